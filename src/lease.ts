@@ -1,0 +1,186 @@
+import { LockLostError } from "./errors.js";
+import type { AdapterGrant, LockAdapter } from "./types.js";
+import { validateDuration } from "./validate.js";
+
+/**
+ * A held lock. Release it with `release()` or `await using`.
+ *
+ * @example
+ * ```ts
+ * await using lease = await locker.acquire("invoice:42", { ttlMs: 30_000, waitMs: 5_000 });
+ * await charge(invoice, { fence: lease.fence, signal: lease.signal });
+ * ```
+ */
+export interface Lease extends AsyncDisposable {
+  /** The key as the caller gave it (without the namespace). */
+  readonly key: string;
+  /** Owner token: 128 random bits. Proves holdership to the backend. */
+  readonly token: string;
+  /**
+   * Fencing token: strictly increasing per key. Pass it to the resource you
+   * protect and have it refuse writes with a fence lower than one it saw.
+   */
+  readonly fence: number;
+  /**
+   * Conservative local deadline, epoch ms on this machine's clock: counted
+   * from when the granting request was sent, minus the adapter's clock-skew
+   * margin. The lock is held at least until then unless released.
+   */
+  readonly expiresAt: number;
+  /** The TTL last granted, ms. */
+  readonly ttlMs: number;
+  /**
+   * Aborts when the lease is known to be gone: its deadline passed without an
+   * extension, an extension was refused, or it was released. The reason is a
+   * {@link LockLostError}.
+   */
+  readonly signal: AbortSignal;
+  /** Milliseconds left until {@link expiresAt}, or 0. */
+  remainingMs(): number;
+  /**
+   * Push the expiry to now + `ttlMs` (default: the TTL last granted). The
+   * fence stays the same. Throws {@link LockLostError} if the lease is no
+   * longer held; the signal is then aborted.
+   */
+  extend(ttlMs?: number): Promise<void>;
+  /**
+   * Free the lock. Idempotent: a second call, or a call after the lease
+   * expired, resolves without error. Throws only if the backend cannot be
+   * reached, in which case the lock frees itself at its TTL.
+   */
+  release(): Promise<void>;
+}
+
+/** What a lease needs from the locker that made it. */
+export interface LeaseContext {
+  readonly adapter: LockAdapter;
+  /** Margin subtracted from local deadlines (client-clock adapters). */
+  readonly marginMs: number;
+  readonly maxTtlMs: number;
+  /** Runs one adapter operation with timeouts and ambiguous-outcome retries. */
+  call<T>(operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Where failures of clean-up work nobody awaits are reported. */
+  report(error: unknown): void;
+}
+
+type LeaseState = "held" | "lost" | "released";
+
+export class LeaseImpl implements Lease {
+  readonly key: string;
+  readonly token: string;
+  readonly fence: number;
+  #expiresAt: number;
+  #ttlMs: number;
+  readonly #ctx: LeaseContext;
+  readonly #backendKey: string;
+  readonly #controller = new AbortController();
+  #state: LeaseState = "held";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #releasing: Promise<void> | undefined;
+
+  constructor(ctx: LeaseContext, key: string, backendKey: string, token: string, grant: AdapterGrant, sentAt: number) {
+    this.#ctx = ctx;
+    this.key = key;
+    this.#backendKey = backendKey;
+    this.token = token;
+    this.fence = grant.fence;
+    this.#ttlMs = grant.ttlMs;
+    this.#expiresAt = deadline(ctx, grant, sentAt);
+    this.#schedule();
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  remainingMs(): number {
+    return this.#state === "held" ? Math.max(0, this.#expiresAt - Date.now()) : 0;
+  }
+
+  async extend(ttlMs: number = this.#ttlMs): Promise<void> {
+    validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
+    if (this.#state !== "held") throw this.#goneError();
+    const sentAt = Date.now();
+    const result = await this.#ctx.call((signal) =>
+      this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }),
+    );
+    if (!result.ok) {
+      const error = new LockLostError(this.key, `lock "${this.key}" is no longer held by this lease; extend refused`);
+      this.#end("lost", error);
+      throw error;
+    }
+    if (this.#state !== "held") {
+      // The local deadline passed while the extension was in flight: the
+      // lease already told its users it was lost, so give the lock back.
+      await this.#backendRelease().catch((error: unknown) => this.#ctx.report(error));
+      throw this.#goneError();
+    }
+    this.#ttlMs = result.ttlMs;
+    this.#expiresAt = deadline(this.#ctx, result, sentAt);
+    this.#schedule();
+  }
+
+  release(): Promise<void> {
+    if (this.#state === "released") return Promise.resolve();
+    this.#releasing ??= this.#backendRelease().then(
+      () => {
+        this.#end("released", new LockLostError(this.key, `lock "${this.key}" was released`));
+      },
+      (error: unknown) => {
+        this.#releasing = undefined;
+        throw error;
+      },
+    );
+    return this.#releasing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  async #backendRelease(): Promise<void> {
+    // `not_held` means it expired or was released by an earlier, ambiguous
+    // attempt: either way this lease no longer holds it, which is the goal.
+    await this.#ctx.call((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal }));
+  }
+
+  #goneError(): LockLostError {
+    return new LockLostError(this.key, `lock "${this.key}" was ${this.#state === "released" ? "released" : "lost"}`);
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const timer = setTimeout(
+      () => this.#end("lost", new LockLostError(this.key, `lease on "${this.key}" expired`)),
+      Math.max(0, this.#expiresAt - Date.now()),
+    );
+    // Node keeps a process alive for a pending timer; a lease must not.
+    (timer as { unref?: () => void }).unref?.();
+    this.#timer = timer;
+  }
+
+  #end(state: "lost" | "released", reason: LockLostError): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#state === "released") return;
+    this.#state = state;
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+}
+
+/**
+ * The local deadline of a grant: from when the request was sent (the backend
+ * cannot have started the TTL earlier), plus any time the backend reports it
+ * queued the request, minus the skew margin.
+ */
+function deadline(ctx: LeaseContext, grant: AdapterGrant, sentAt: number): number {
+  return sentAt + (grant.waitedMs ?? 0) + grant.ttlMs - ctx.marginMs;
+}

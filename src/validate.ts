@@ -1,0 +1,67 @@
+import { InvalidArgumentError } from "./errors.js";
+
+/** Longest user key, in UTF-8 bytes (the HTTP contract's limit too). */
+export const MAX_KEY_BYTES = 256;
+/** Longest namespace (key prefix), in UTF-8 bytes. */
+export const MAX_NAMESPACE_BYTES = 128;
+/** Longest `owner` description, in UTF-8 bytes. */
+export const MAX_OWNER_BYTES = 256;
+/**
+ * Longest TTL or wait any adapter accepts: the largest delay timers take
+ * everywhere (2^31 − 1 ms, about 24.8 days).
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+const encoder = new TextEncoder();
+// C0 and C1 control characters, and lone surrogates (they would be encoded
+// as U+FFFD and make two different keys collide).
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function utf8Length(value: string): number {
+  return encoder.encode(value).byteLength;
+}
+
+function checkText(what: string, value: unknown, minBytes: number, maxBytes: number): string {
+  if (typeof value !== "string") throw new InvalidArgumentError(`${what} must be a string, got ${describe(value)}`);
+  const bytes = utf8Length(value);
+  if (bytes < minBytes || bytes > maxBytes) {
+    throw new InvalidArgumentError(`${what} must be ${minBytes} to ${maxBytes} bytes of UTF-8, got ${bytes}`);
+  }
+  if (FORBIDDEN.test(value)) {
+    throw new InvalidArgumentError(`${what} must not contain control characters or unpaired surrogates`);
+  }
+  return value;
+}
+
+/** A lock key: 1 to 256 bytes of UTF-8, no control characters. */
+export function validateKey(key: unknown): string {
+  return checkText("key", key, 1, MAX_KEY_BYTES);
+}
+
+/** A namespace: 0 to 128 bytes of UTF-8, no control characters. */
+export function validateNamespace(namespace: unknown): string {
+  return checkText("namespace", namespace, 0, MAX_NAMESPACE_BYTES);
+}
+
+/** An optional holder description. */
+export function validateOwner(owner: unknown): string | undefined {
+  if (owner === undefined) return undefined;
+  return checkText("owner", owner, 1, MAX_OWNER_BYTES);
+}
+
+/** An integer number of milliseconds within `[min, max]`. */
+export function validateDuration(what: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError(`${what} must be an integer number of milliseconds, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new InvalidArgumentError(`${what} must be between ${min} and ${max} ms, got ${value}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return value === null ? "null" : typeof value;
+}

@@ -1,0 +1,159 @@
+import { expect, test } from "vitest";
+import { newToken } from "../../src/index.js";
+import type { Suite } from "./context.js";
+
+/** The adapter contract, called directly with raw tokens. */
+export function adapterContract(suite: Suite): void {
+  const key = (label: string) => `direct:${suite.key(label)}`;
+
+  test("capabilities are complete and consistent", () => {
+    const caps = suite.capabilities();
+    expect(caps.name).toBeTypeOf("string");
+    expect(["backend", "client"]).toContain(caps.clock);
+    if (caps.clock === "backend") expect(caps.clockSkewMarginMs).toBe(0);
+    else expect(caps.clockSkewMarginMs).toBeGreaterThan(0);
+    expect(caps.ttl.minMs).toBeGreaterThanOrEqual(1);
+    expect(caps.ttl.maxMs).toBeGreaterThanOrEqual(caps.ttl.minMs);
+    expect(caps.ttl.granularityMs).toBeGreaterThanOrEqual(1);
+    for (const op of ["acquire", "extend", "release", "inspect"] as const) {
+      expect(Number.isInteger(caps.requestsPerOperation[op])).toBe(true);
+    }
+  });
+
+  test("grants a free key with a safe-integer fence, the TTL granted and its expiry", async () => {
+    const k = key("grant");
+    const token = newToken();
+    const ttlMs = suite.shortTtlMs() * 4;
+    const before = Date.now();
+    const grant = await suite.adapter().acquire({ key: k, token, ttlMs });
+    expect(grant.ok).toBe(true);
+    if (!grant.ok) return;
+    expect(Number.isSafeInteger(grant.fence)).toBe(true);
+    expect(grant.fence).toBeGreaterThan(0);
+    expect(grant.ttlMs).toBeGreaterThanOrEqual(ttlMs);
+    // Expiry is stated by the authority clock: allow a little skew between it and ours.
+    expect(grant.expiresAt).toBeGreaterThan(before + grant.ttlMs - 2_000);
+    expect(grant.expiresAt).toBeLessThan(Date.now() + grant.ttlMs + 2_000);
+    const state = await suite.adapter().inspect(k);
+    expect(state).toMatchObject({ held: true, fence: grant.fence });
+    expect(JSON.stringify(state)).not.toContain(token);
+    expect((await suite.adapter().release({ key: k, token })).ok).toBe(true);
+  });
+
+  test("refuses a held key with the holder's remaining time, and leaves the holder alone", async () => {
+    const k = key("refuse");
+    const holder = newToken();
+    const ttlMs = suite.shortTtlMs() * 4;
+    const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
+    expect(grant.ok).toBe(true);
+    const refusal = await suite.adapter().acquire({ key: k, token: newToken(), ttlMs });
+    expect(refusal).toMatchObject({ ok: false, reason: "held" });
+    if (!refusal.ok && refusal.retryAfterMs !== undefined) {
+      expect(refusal.retryAfterMs).toBeGreaterThan(0);
+      const caps = suite.capabilities();
+      expect(refusal.retryAfterMs).toBeLessThanOrEqual(
+        (grant.ok ? grant.ttlMs : ttlMs) + caps.clockSkewMarginMs + caps.ttl.granularityMs,
+      );
+    }
+    const state = await suite.adapter().inspect(k);
+    expect(state).toMatchObject({ held: true, fence: grant.ok ? grant.fence : -1 });
+    await suite.adapter().release({ key: k, token: holder });
+  });
+
+  test("acquire with the holder's own token answers with the same fence (retry after a lost response)", async () => {
+    const k = key("idempotent");
+    const token = newToken();
+    const ttlMs = suite.shortTtlMs() * 4;
+    const first = await suite.adapter().acquire({ key: k, token, ttlMs });
+    const again = await suite.adapter().acquire({ key: k, token, ttlMs });
+    expect(first.ok && again.ok).toBe(true);
+    if (first.ok && again.ok) expect(again.fence).toBe(first.fence);
+    expect(await suite.adapter().inspect(k)).toMatchObject({ held: true, fence: first.ok ? first.fence : -1 });
+    await suite.adapter().release({ key: k, token });
+  });
+
+  test("release: by the holder frees; again, or by another token, answers not_held", async () => {
+    const k = key("release");
+    const holder = newToken();
+    const ttlMs = suite.shortTtlMs() * 4;
+    const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
+    expect(grant.ok).toBe(true);
+    expect(await suite.adapter().release({ key: k, token: newToken() })).toEqual({ ok: false, reason: "not_held" });
+    expect(await suite.adapter().inspect(k)).toMatchObject({ held: true });
+    expect(await suite.adapter().release({ key: k, token: holder })).toEqual({ ok: true });
+    expect(await suite.adapter().inspect(k)).toEqual({ held: false });
+    expect(await suite.adapter().release({ key: k, token: holder })).toEqual({ ok: false, reason: "not_held" });
+  });
+
+  test("extend: the holder keeps its fence and gets a later expiry; another token gets not_held", async () => {
+    const k = key("extend");
+    const holder = newToken();
+    const ttlMs = suite.shortTtlMs() * 2;
+    const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
+    if (!grant.ok) throw new Error("expected a grant");
+    expect(await suite.adapter().extend({ key: k, token: newToken(), ttlMs })).toEqual({
+      ok: false,
+      reason: "not_held",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const extended = await suite.adapter().extend({ key: k, token: holder, ttlMs: ttlMs * 2 });
+    if (!extended.ok) throw new Error("expected the holder's extend to succeed");
+    expect(extended.fence).toBe(grant.fence);
+    expect(extended.ttlMs).toBeGreaterThanOrEqual(ttlMs * 2);
+    expect(extended.expiresAt).toBeGreaterThan(grant.expiresAt);
+    await suite.adapter().release({ key: k, token: holder });
+    expect(await suite.adapter().extend({ key: k, token: holder, ttlMs })).toEqual({ ok: false, reason: "not_held" });
+  });
+
+  test("a key never held inspects as free, and its release and extend answer not_held", async () => {
+    const k = key("never");
+    expect(await suite.adapter().inspect(k)).toEqual({ held: false });
+    expect(await suite.adapter().release({ key: k, token: newToken() })).toEqual({ ok: false, reason: "not_held" });
+    const ttlMs = suite.shortTtlMs();
+    expect(await suite.adapter().extend({ key: k, token: newToken(), ttlMs })).toEqual({
+      ok: false,
+      reason: "not_held",
+    });
+  });
+
+  test("fences strictly increase over many acquire/release cycles", async () => {
+    const k = key("fences");
+    let last = 0;
+    for (let i = 0; i < 10; i++) {
+      const token = newToken();
+      const grant = await suite.adapter().acquire({ key: k, token, ttlMs: suite.shortTtlMs() * 4 });
+      if (!grant.ok) throw new Error("expected a grant");
+      expect(grant.fence).toBeGreaterThan(last);
+      last = grant.fence;
+      expect((await suite.adapter().release({ key: k, token })).ok).toBe(true);
+    }
+  });
+
+  test("each operation costs the backend requests the adapter declares", async () => {
+    const locker = suite.locker();
+    const k = suite.key("cost");
+    const ttlMs = suite.shortTtlMs() * 4;
+    // Warm-up: one-time work (script loading, container creation) is not counted.
+    const warm = await locker.tryAcquire(k, { ttlMs });
+    await warm?.extend();
+    await locker.inspect(k);
+    await warm?.release();
+
+    const counted = async (operation: () => Promise<unknown>) => {
+      const before = suite.transport.requests;
+      await operation();
+      return suite.transport.requests - before;
+    };
+    let lease: Awaited<ReturnType<typeof locker.tryAcquire>> = null;
+    const cost = {
+      acquire: await counted(async () => {
+        lease = await locker.tryAcquire(k, { ttlMs });
+      }),
+      extend: await counted(() => lease?.extend() ?? Promise.reject(new Error("no lease"))),
+      inspect: await counted(() => locker.inspect(k)),
+      release: await counted(() => lease?.release() ?? Promise.reject(new Error("no lease"))),
+    };
+    if (suite.mode === "fetch") expect(cost).toEqual(suite.capabilities().requestsPerOperation);
+    else expect(cost).toEqual({ acquire: 1, extend: 1, inspect: 1, release: 1 });
+  });
+}

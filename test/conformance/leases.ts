@@ -1,0 +1,136 @@
+import { expect, test } from "vitest";
+import { LockLostError } from "../../src/index.js";
+import type { Suite } from "./context.js";
+
+/** The lock client's leases and withLock over the adapter. */
+export function leases(suite: Suite): void {
+  const ttl = () => suite.shortTtlMs() * 4;
+
+  test("tryAcquire grants a lease with an unguessable token, a fence and a conservative deadline", async () => {
+    const locker = suite.locker();
+    const k = suite.key("lease");
+    const before = Date.now();
+    const lease = await locker.tryAcquire(k, { ttlMs: ttl(), owner: "worker-1" });
+    if (!lease) throw new Error("expected a lease");
+    expect(lease.key).toBe(k);
+    expect(lease.token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Number.isSafeInteger(lease.fence)).toBe(true);
+    expect(lease.ttlMs).toBeGreaterThanOrEqual(ttl());
+    expect(lease.expiresAt).toBeLessThanOrEqual(Date.now() + lease.ttlMs);
+    expect(lease.expiresAt).toBeGreaterThanOrEqual(before + lease.ttlMs - suite.capabilities().clockSkewMarginMs);
+    expect(lease.signal.aborted).toBe(false);
+    const state = await locker.inspect(k);
+    expect(state).toMatchObject({ held: true, fence: lease.fence });
+    if (state.held && state.owner !== undefined) expect(state.owner).toBe("worker-1");
+    await lease.release();
+  });
+
+  test("tryAcquire on a held key answers null and leaves the holder alone", async () => {
+    const locker = suite.locker();
+    const k = suite.key("held");
+    const lease = await locker.tryAcquire(k, { ttlMs: ttl() });
+    expect(lease).not.toBeNull();
+    expect(await locker.tryAcquire(k, { ttlMs: ttl() })).toBeNull();
+    expect(await locker.inspect(k)).toMatchObject({ held: true, fence: lease?.fence });
+    await lease?.release();
+  });
+
+  test("release is idempotent, aborts the lease signal, and a re-acquire gets a greater fence", async () => {
+    const locker = suite.locker();
+    const k = suite.key("reacquire");
+    const first = await locker.tryAcquire(k, { ttlMs: ttl() });
+    if (!first) throw new Error("expected a lease");
+    await first.release();
+    await first.release();
+    expect(first.signal.aborted).toBe(true);
+    expect(first.signal.reason).toBeInstanceOf(LockLostError);
+    expect(await locker.inspect(k)).toEqual({ held: false });
+    const second = await locker.tryAcquire(k, { ttlMs: ttl() });
+    if (!second) throw new Error("expected a second lease");
+    expect(second.fence).toBeGreaterThan(first.fence);
+    await expect(first.extend()).rejects.toBeInstanceOf(LockLostError);
+    expect(await locker.inspect(k)).toMatchObject({ held: true, fence: second.fence });
+    await second.release();
+  });
+
+  test("lease.extend keeps the fence and moves the deadline later", async () => {
+    const locker = suite.locker();
+    const k = suite.key("extend");
+    const lease = await locker.tryAcquire(k, { ttlMs: ttl() });
+    if (!lease) throw new Error("expected a lease");
+    const { fence, expiresAt } = lease;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await lease.extend(ttl() * 2);
+    expect(lease.fence).toBe(fence);
+    expect(lease.expiresAt).toBeGreaterThan(expiresAt);
+    expect(await locker.inspect(k)).toMatchObject({ held: true, fence });
+    await lease.release();
+  });
+
+  test("await using releases at the end of the scope", async () => {
+    const locker = suite.locker();
+    const k = suite.key("using");
+    {
+      await using lease = await locker.acquire(k, { ttlMs: ttl(), waitMs: 0 });
+      expect(await locker.inspect(k)).toMatchObject({ held: true, fence: lease.fence });
+    }
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  });
+
+  test("withLock runs the function once among concurrent callers, releases, and tells losers", async () => {
+    const locker = suite.locker();
+    const k = suite.key("once");
+    let runs = 0;
+    const results = await Promise.all(
+      [1, 2, 3].map(() =>
+        locker.withLock(
+          k,
+          async (lease) => {
+            runs++;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return lease.fence;
+          },
+          { ttlMs: ttl() },
+        ),
+      ),
+    );
+    expect(runs).toBe(1);
+    const ran = results.filter((r) => r.ran);
+    expect(ran).toHaveLength(1);
+    expect(results.filter((r) => !r.ran)).toEqual([
+      { ran: false, reason: "locked" },
+      { ran: false, reason: "locked" },
+    ]);
+    expect(ran[0]).toMatchObject({ ran: true, value: ran[0]?.ran ? ran[0].fence : -1 });
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  });
+
+  test("withLock rethrows the function's error and still releases", async () => {
+    const locker = suite.locker();
+    const k = suite.key("throws");
+    const boom = new Error("boom");
+    await expect(
+      locker.withLock(
+        k,
+        () => {
+          throw boom;
+        },
+        { ttlMs: ttl() },
+      ),
+    ).rejects.toBe(boom);
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  });
+
+  test("withLock with a wait runs after the holder releases, and reports a timeout otherwise", async () => {
+    const locker = suite.locker();
+    const k = suite.key("wait");
+    const holder = await locker.tryAcquire(k, { ttlMs: ttl() });
+    setTimeout(() => void holder?.release(), 150);
+    const waited = await locker.withLock(k, async () => "ran", { ttlMs: ttl(), waitMs: 5_000 });
+    expect(waited).toMatchObject({ ran: true, value: "ran" });
+    const blocker = await locker.tryAcquire(k, { ttlMs: ttl() });
+    const timedOut = await locker.withLock(k, async () => "ran", { ttlMs: ttl(), waitMs: 200 });
+    expect(timedOut).toEqual({ ran: false, reason: "timeout" });
+    await blocker?.release();
+  });
+}
