@@ -200,20 +200,29 @@ class LockerImpl implements Locker, LeaseContext {
     for (let poll = 0; ; poll++) {
       const serverWait = push ? Math.max(0, deadline - Date.now()) : 0;
       const sentAt = Date.now();
-      const attempt = this.call(
-        (signal) => this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal }),
-        userSignal,
-        serverWait,
-      );
+      let inFlight: Promise<unknown> = Promise.resolve();
       let result: AdapterAcquireResult;
       try {
-        result = await attempt;
+        result = await this.call(
+          (signal) => {
+            const request = this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal });
+            inFlight = request.catch(() => {});
+            return request;
+          },
+          userSignal,
+          serverWait,
+        );
       } catch (error) {
         // The request may have been granted: give the lock back rather than
         // leave it held by a token nobody has. After an abort, do it without
-        // delaying the caller.
-        if (error instanceof LockAbortedError) void this.#releaseQuietly(backendKey, token);
-        else if (error instanceof BackendError && error.maybeApplied) await this.#releaseQuietly(backendKey, token);
+        // delaying the caller, once the abandoned request has settled (a
+        // release that overtakes it would find nothing to free).
+        if (error instanceof LockAbortedError) {
+          const settled = Promise.race([inFlight, sleep(this.#requestTimeoutMs)]);
+          void settled.then(() => this.#releaseQuietly(backendKey, token));
+        } else if (error instanceof BackendError && error.maybeApplied) {
+          await this.#releaseQuietly(backendKey, token);
+        }
         throw error;
       }
       if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt);
