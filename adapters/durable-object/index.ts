@@ -1,0 +1,191 @@
+import { BackendError, InvalidArgumentError, LockAbortedError } from "../../src/errors.js";
+import type {
+  AdapterAcquireRequest,
+  AdapterAcquireResult,
+  AdapterCapabilities,
+  AdapterExtendRequest,
+  AdapterExtendResult,
+  AdapterReleaseRequest,
+  AdapterReleaseResult,
+  LockAdapter,
+  LockState,
+} from "../../src/types.js";
+import { MAX_DURATION_MS } from "../../src/validate.js";
+import type { AcquireAnswer, GrantAnswer, LockObjectRpc } from "./protocol.js";
+
+export type * from "./protocol.js";
+
+/** The binding name the bundled `wrangler.toml` gives the lock namespace. */
+export const DURABLE_OBJECT_BINDING = "LOCKS";
+/** The class name to bind: `LockDurableObject` from `edgelock/durable-object/object`. */
+export const DURABLE_OBJECT_CLASS = "LockDurableObject";
+
+/**
+ * The part of a `DurableObjectNamespace<LockDurableObject>` binding the
+ * adapter uses. Structural, so this module needs neither the Workers type
+ * globals nor `cloudflare:workers`, and Miniflare's namespace proxy fits too.
+ */
+export interface LockObjectNamespace<Id = unknown> {
+  idFromName(name: string): Id;
+  get(id: Id): LockObjectRpc;
+}
+
+/** Options of {@link durableObjectAdapter}. */
+export interface DurableObjectAdapterOptions<Id = unknown> {
+  /** The namespace binding of {@link DURABLE_OBJECT_CLASS}, e.g. `env.LOCKS`. */
+  readonly namespace: LockObjectNamespace<Id>;
+}
+
+const capabilities: AdapterCapabilities = {
+  name: "durable-object",
+  clock: "backend",
+  clockSkewMarginMs: 0,
+  ttl: { minMs: 1, maxMs: MAX_DURATION_MS, granularityMs: 1 },
+  fencing: { native: true },
+  pushWakeups: true,
+  requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+};
+
+/**
+ * Locks in Cloudflare Durable Objects: one `LockDurableObject` per key, each
+ * operation one RPC call on its stub. The object's clock decides expiry, and
+ * an acquire with a wait is queued inside the object and woken the moment
+ * the lock frees, so waiters never poll.
+ *
+ * @example
+ * ```ts
+ * import { createLocker } from "edgelock";
+ * import { durableObjectAdapter } from "edgelock/durable-object";
+ *
+ * export default {
+ *   async fetch(request: Request, env: { LOCKS: DurableObjectNamespace<LockDurableObject> }) {
+ *     const locker = createLocker({ adapter: durableObjectAdapter({ namespace: env.LOCKS }) });
+ *     await using lease = await locker.acquire("invoice:42", { ttlMs: 30_000, waitMs: 5_000 });
+ *     return new Response(`fence ${lease.fence}`);
+ *   },
+ * };
+ * ```
+ */
+export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id>): LockAdapter {
+  const namespace = options?.namespace;
+  if (typeof namespace?.idFromName !== "function" || typeof namespace.get !== "function") {
+    throw new InvalidArgumentError("durableObjectAdapter needs `namespace`: the LockDurableObject namespace binding");
+  }
+  // A stub per call: on Workers a stub belongs to the request that made it.
+  const stub = (key: string): LockObjectRpc => namespace.get(namespace.idFromName(key));
+
+  return {
+    capabilities,
+
+    async acquire({ key, token, ttlMs, waitMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+      const object = stub(key);
+      const wait = waitMs ?? 0;
+      const call = { token, ttlMs, ...(wait > 0 ? { waitMs: wait } : {}), ...(owner === undefined ? {} : { owner }) };
+      if (wait === 0 || !signal) return acquireResult(await rpc("acquire", () => object.acquire(call)), signal);
+      // RPC carries no AbortSignal: withdraw the queued call explicitly, on the
+      // same stub so that the object sees the cancel after the acquire.
+      let cancelling: Promise<unknown> | undefined;
+      const onAbort = () => {
+        cancelling = rpc("cancel", () => object.cancel({ token }));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        let answer: AcquireAnswer;
+        try {
+          answer = await rpc("acquire", () => object.acquire(call));
+        } finally {
+          // A failed cancel surfaces here rather than as an unhandled rejection.
+          if (cancelling) await cancelling;
+        }
+        return acquireResult(answer, signal);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+
+    async extend({ key, token, ttlMs }: AdapterExtendRequest): Promise<AdapterExtendResult> {
+      const answer = await rpc("extend", () => stub(key).extend({ token, ttlMs }));
+      if (answer.ok) return grant(answer, "extend");
+      if (answer.reason === "not_held") return { ok: false, reason: "not_held" };
+      throw unexpected("extend", answer);
+    },
+
+    async release({ key, token }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
+      const answer = await rpc("release", () => stub(key).release({ token }));
+      if (answer.ok) return { ok: true };
+      if (answer.reason === "not_held") return { ok: false, reason: "not_held" };
+      throw unexpected("release", answer);
+    },
+
+    async inspect(key: string): Promise<LockState> {
+      const state = await rpc("inspect", () => stub(key).inspect());
+      if (state?.held === false) return { held: false };
+      if (state?.held === true && Number.isSafeInteger(state.fence) && typeof state.expiresAt === "number") {
+        const { fence, expiresAt, owner } = state;
+        return { held: true, fence, expiresAt, ...(owner === undefined ? {} : { owner }) };
+      }
+      throw unexpected("inspect", state);
+    },
+  };
+}
+
+function acquireResult(answer: AcquireAnswer, signal: AbortSignal | undefined): AdapterAcquireResult {
+  if (answer.ok) return grant(answer, "acquire");
+  if (answer.reason === "held") return { ok: false, reason: "held", retryAfterMs: answer.retryAfterMs };
+  if (answer.reason === "cancelled") {
+    if (signal?.aborted) throw new LockAbortedError("acquire withdrawn from the queue", { cause: signal.reason });
+    // Withdrawn by a release or a newer call with the same token: this call
+    // did not get the lock.
+    return { ok: false, reason: "held" };
+  }
+  throw unexpected("acquire", answer);
+}
+
+function grant(answer: GrantAnswer, what: string): GrantAnswer {
+  if (!Number.isSafeInteger(answer.fence) || typeof answer.expiresAt !== "number" || typeof answer.ttlMs !== "number") {
+    throw unexpected(what, answer);
+  }
+  const { fence, ttlMs, expiresAt, waitedMs } = answer;
+  return { ok: true, fence, ttlMs, expiresAt, ...(waitedMs === undefined ? {} : { waitedMs }) };
+}
+
+/** Run one RPC call, turning its failures into edgelock errors. */
+async function rpc<T>(what: string, call: () => Promise<T>): Promise<T> {
+  let answer: T;
+  try {
+    answer = await call();
+  } catch (cause) {
+    throw rpcFailure(what, cause);
+  }
+  const invalid = answer as { ok?: unknown; reason?: unknown; message?: unknown } | null;
+  if (invalid?.ok === false && invalid.reason === "invalid_argument") {
+    throw new InvalidArgumentError(`Durable Object refused ${what}: ${String(invalid.message)}`, { cause: answer });
+  }
+  return answer;
+}
+
+/**
+ * Workers marks Durable Object errors: `overloaded` ones were refused before
+ * running (and retrying soon makes it worse); any other failure of a call
+ * that was sent may have run.
+ */
+function rpcFailure(what: string, cause: unknown): BackendError {
+  const flags = (cause ?? {}) as { overloaded?: unknown; retryable?: unknown };
+  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  if (flags.overloaded === true) {
+    return new BackendError(`Durable Object ${what} refused, object overloaded (${detail})`, {
+      cause,
+      maybeApplied: false,
+      retryable: false,
+    });
+  }
+  return new BackendError(`Durable Object ${what} failed (${detail})`, { cause, maybeApplied: true });
+}
+
+function unexpected(what: string, answer: unknown): BackendError {
+  return new BackendError(`Durable Object ${what} answered something unreadable: ${JSON.stringify(answer)}`, {
+    cause: answer,
+    maybeApplied: true,
+    retryable: false,
+  });
+}

@@ -1,0 +1,247 @@
+import { DurableObject } from "cloudflare:workers";
+import { MAX_DURATION_MS, validateDuration, validateOwner } from "../../src/validate.js";
+import type {
+  AcquireAnswer,
+  AcquireCall,
+  CancelAnswer,
+  ExtendAnswer,
+  ExtendCall,
+  GrantAnswer,
+  InspectAnswer,
+  InvalidAnswer,
+  LockObjectRpc,
+  ReleaseAnswer,
+  TokenCall,
+} from "./protocol.js";
+import { WaitQueue } from "./queue.js";
+
+/** Storage key of the fence counter: written on every grant, never deleted. */
+const FENCE_KEY = "fence";
+/** Storage key of the current holder. */
+const HOLDER_KEY = "holder";
+/**
+ * Most acquires one object queues. Beyond it an acquire is answered `held` at
+ * once and the lock client polls instead: memory stays bounded.
+ */
+export const MAX_WAITERS = 1_000;
+const MAX_TOKEN_LENGTH = 128;
+
+interface Holder {
+  readonly token: string;
+  readonly fence: number;
+  readonly expiresAt: number;
+  readonly owner?: string;
+}
+
+/**
+ * One lock per object: bind it in your Worker and reach it with
+ * `namespace.idFromName(key)` (the `durableObjectAdapter` does). Its storage
+ * must be SQLite-backed (`new_sqlite_classes` in the migration).
+ *
+ * The object's single-threaded execution makes every call atomic, and its own
+ * clock decides expiry: an alarm frees an expired holder on time and hands the
+ * lock to the oldest queued acquire. Acquires with a wait are queued in FIFO
+ * order and answered when the lock frees or their wait runs out.
+ *
+ * @example
+ * ```ts
+ * // worker.ts
+ * export { LockDurableObject } from "edgelock/durable-object/object";
+ * ```
+ * ```toml
+ * # wrangler.toml
+ * [[durable_objects.bindings]]
+ * name = "LOCKS"
+ * class_name = "LockDurableObject"
+ * [[migrations]]
+ * tag = "v1"
+ * new_sqlite_classes = ["LockDurableObject"]
+ * ```
+ */
+export class LockDurableObject extends DurableObject implements LockObjectRpc {
+  readonly #queue = new WaitQueue<AcquireAnswer>();
+
+  async acquire(call: AcquireCall): Promise<AcquireAnswer> {
+    const invalid = checkAcquire(call);
+    if (invalid) return invalid;
+    const { token, ttlMs, owner } = call;
+    const waitMs = call.waitMs ?? 0;
+    const now = Date.now();
+    // A retry of a queued acquire (its first call lost) takes over the old
+    // place: the old call's caller is gone or will ignore the answer.
+    const previous = this.#queue.take(token);
+    previous?.answer({ ok: false, reason: "cancelled" });
+    const holder = this.#settle(now);
+    let answer: AcquireAnswer;
+    if (holder?.token === token) {
+      // The holder's own retry: same fence, and the TTL counts from now so the
+      // caller's deadline (from when it sent the retry) stays conservative.
+      answer = this.#grant({ ...holder, expiresAt: now + ttlMs }, ttlMs);
+    } else if (!holder) {
+      answer = this.#grant(this.#newHolder(token, ttlMs, owner, now), ttlMs);
+    } else if (waitMs > 0 && this.#queue.size < MAX_WAITERS) {
+      const queued = new Promise<AcquireAnswer>((answerWaiter) => {
+        const waiter = { token, ttlMs, owner, queuedAt: now, deadline: now + waitMs, answer: answerWaiter };
+        this.#queue.push(waiter, now, (t) => void this.#onDeadline(t));
+      });
+      // #settle may have dropped an expired holder and granted a waiter.
+      await this.#syncAlarm();
+      return queued;
+    } else {
+      answer = { ok: false, reason: "held", retryAfterMs: Math.max(1, holder.expiresAt - now) };
+    }
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async extend(call: ExtendCall): Promise<ExtendAnswer> {
+    const invalid = checkToken(call) ?? checkTtl(call.ttlMs);
+    if (invalid) return invalid;
+    const now = Date.now();
+    const holder = this.#settle(now);
+    let answer: ExtendAnswer = { ok: false, reason: "not_held" };
+    if (holder?.token === call.token) answer = this.#grant({ ...holder, expiresAt: now + call.ttlMs }, call.ttlMs);
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async release(call: TokenCall): Promise<ReleaseAnswer> {
+    const invalid = checkToken(call);
+    if (invalid) return invalid;
+    const now = Date.now();
+    // A release also withdraws a queued acquire of the same token: the lock
+    // client releases after it gave up on an acquire, and the waiter must not
+    // be granted afterwards.
+    this.#queue.take(call.token)?.answer({ ok: false, reason: "cancelled" });
+    const holder = this.#settle(now);
+    let answer: ReleaseAnswer = { ok: false, reason: "not_held" };
+    if (holder?.token === call.token) {
+      this.ctx.storage.kv.delete(HOLDER_KEY);
+      this.#settle(now);
+      answer = { ok: true };
+    }
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async inspect(): Promise<InspectAnswer> {
+    const holder = this.#settle(Date.now());
+    await this.#syncAlarm();
+    if (!holder) return { held: false };
+    return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, ...ownerOf(holder) };
+  }
+
+  /** Withdraw a queued acquire of `token` (the caller gave up waiting). Never touches a holder. */
+  async cancel(call: TokenCall): Promise<CancelAnswer> {
+    const waiter = this.#queue.take(call.token);
+    waiter?.answer({ ok: false, reason: "cancelled" });
+    return { cancelled: waiter !== undefined };
+  }
+
+  /** Frees an expired holder on time, hands the lock on, and clears an idle object's state. */
+  override async alarm(): Promise<void> {
+    this.#settle(Date.now());
+    await this.#syncAlarm();
+  }
+
+  /**
+   * Bring the state up to `now`: drop an expired holder, and while the lock is
+   * free hand it to the oldest waiter. Afterwards the lock is free only if
+   * nobody is queued. Synchronous, so no other call interleaves.
+   */
+  #settle(now: number): Holder | undefined {
+    const kv = this.ctx.storage.kv;
+    let holder = kv.get<Holder>(HOLDER_KEY);
+    if (holder && holder.expiresAt <= now) {
+      kv.delete(HOLDER_KEY);
+      holder = undefined;
+    }
+    while (!holder) {
+      const waiter = this.#queue.shift();
+      if (!waiter) break;
+      holder = this.#newHolder(waiter.token, waiter.ttlMs, waiter.owner, now);
+      waiter.answer({ ...this.#grant(holder, waiter.ttlMs), waitedMs: now - waiter.queuedAt });
+    }
+    if (!holder) this.#clearIdle();
+    return holder;
+  }
+
+  #newHolder(token: string, ttlMs: number, owner: string | undefined, now: number): Holder {
+    const fence = (this.ctx.storage.kv.get<number>(FENCE_KEY) ?? 0) + 1;
+    return { token, fence, expiresAt: now + ttlMs, ...(owner === undefined ? {} : { owner }) };
+  }
+
+  #grant(holder: Holder, ttlMs: number): GrantAnswer {
+    const kv = this.ctx.storage.kv;
+    // Both writes land in one implicit transaction: no await in between.
+    kv.put(FENCE_KEY, holder.fence);
+    kv.put(HOLDER_KEY, holder);
+    return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
+  }
+
+  /** Delete everything but the fence counter, which must survive to keep fences rising. */
+  #clearIdle(): void {
+    const kv = this.ctx.storage.kv;
+    for (const [key] of kv.list()) if (key !== FENCE_KEY) kv.delete(key);
+  }
+
+  async #onDeadline(token: string): Promise<void> {
+    const now = Date.now();
+    // The holder may have expired at this very moment: settle first, so the
+    // waiter is granted rather than refused if the lock is free.
+    const holder = this.#settle(now);
+    const waiter = this.#queue.take(token);
+    if (waiter) {
+      const retryAfterMs = holder ? Math.max(1, holder.expiresAt - now) : 1;
+      waiter.answer({ ok: false, reason: "held", retryAfterMs });
+    }
+    await this.#syncAlarm();
+  }
+
+  /** One alarm, at the holder's expiry; none when the lock is free. */
+  async #syncAlarm(): Promise<void> {
+    const holder = this.ctx.storage.kv.get<Holder>(HOLDER_KEY);
+    const storage = this.ctx.storage;
+    const scheduled = await storage.getAlarm();
+    if (holder) {
+      if (scheduled !== holder.expiresAt) await storage.setAlarm(holder.expiresAt);
+    } else if (scheduled !== null) {
+      await storage.deleteAlarm();
+    }
+  }
+}
+
+function ownerOf(holder: Holder): { owner?: string } {
+  return holder.owner === undefined ? {} : { owner: holder.owner };
+}
+
+function invalidAnswer(error: unknown): InvalidAnswer {
+  return { ok: false, reason: "invalid_argument", message: error instanceof Error ? error.message : String(error) };
+}
+
+function checkToken(call: unknown): InvalidAnswer | undefined {
+  const token = (call as { token?: unknown } | null)?.token;
+  if (typeof token === "string" && token.length > 0 && token.length <= MAX_TOKEN_LENGTH) return undefined;
+  return invalidAnswer(`token must be a string of 1 to ${MAX_TOKEN_LENGTH} characters`);
+}
+
+function checkTtl(ttlMs: unknown): InvalidAnswer | undefined {
+  try {
+    validateDuration("ttlMs", ttlMs, 1, MAX_DURATION_MS);
+    return undefined;
+  } catch (error) {
+    return invalidAnswer(error);
+  }
+}
+
+function checkAcquire(call: AcquireCall): InvalidAnswer | undefined {
+  const invalid = checkToken(call) ?? checkTtl(call.ttlMs);
+  if (invalid) return invalid;
+  try {
+    validateDuration("waitMs", call.waitMs ?? 0, 0, MAX_DURATION_MS);
+    validateOwner(call.owner);
+    return undefined;
+  } catch (error) {
+    return invalidAnswer(error);
+  }
+}

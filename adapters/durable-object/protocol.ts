@@ -1,0 +1,73 @@
+/**
+ * What travels over RPC between the adapter and {@link LockDurableObject}:
+ * plain structured-clone values, so the same shapes serve the HTTP service
+ * and any caller that holds a stub. Kept free of `cloudflare:workers` so Node
+ * can import the adapter.
+ *
+ * @module
+ */
+
+/** An acquire as the object receives it. */
+export interface AcquireCall {
+  readonly token: string;
+  readonly ttlMs: number;
+  /** How long the object may queue the request; `0` answers at once. */
+  readonly waitMs?: number | undefined;
+  readonly owner?: string | undefined;
+}
+
+/** An extend as the object receives it. */
+export interface ExtendCall {
+  readonly token: string;
+  readonly ttlMs: number;
+}
+
+/** A release or a cancel as the object receives it. */
+export interface TokenCall {
+  readonly token: string;
+}
+
+/** A grant, with `waitedMs` when the request was queued. */
+export interface GrantAnswer {
+  readonly ok: true;
+  readonly fence: number;
+  readonly ttlMs: number;
+  readonly expiresAt: number;
+  readonly waitedMs?: number;
+}
+
+/** The object refused the call's arguments; nothing was applied. */
+export interface InvalidAnswer {
+  readonly ok: false;
+  readonly reason: "invalid_argument";
+  readonly message: string;
+}
+
+export type AcquireAnswer =
+  | GrantAnswer
+  | { readonly ok: false; readonly reason: "held"; readonly retryAfterMs?: number }
+  /** The queued request was withdrawn by `cancel`, `release` or a retry with the same token. */
+  | { readonly ok: false; readonly reason: "cancelled" }
+  | InvalidAnswer;
+
+export type ExtendAnswer = GrantAnswer | { readonly ok: false; readonly reason: "not_held" } | InvalidAnswer;
+
+export type ReleaseAnswer = { readonly ok: true } | { readonly ok: false; readonly reason: "not_held" } | InvalidAnswer;
+
+export type InspectAnswer =
+  | { readonly held: true; readonly fence: number; readonly expiresAt: number; readonly owner?: string }
+  | { readonly held: false };
+
+/** Whether a `cancel` found the token queued. */
+export interface CancelAnswer {
+  readonly cancelled: boolean;
+}
+
+/** The RPC surface of the object, as a stub exposes it. */
+export interface LockObjectRpc {
+  acquire(call: AcquireCall): Promise<AcquireAnswer>;
+  extend(call: ExtendCall): Promise<ExtendAnswer>;
+  release(call: TokenCall): Promise<ReleaseAnswer>;
+  inspect(): Promise<InspectAnswer>;
+  cancel(call: TokenCall): Promise<CancelAnswer>;
+}

@@ -1,0 +1,73 @@
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import {
+  DURABLE_OBJECT_BINDING,
+  DURABLE_OBJECT_CLASS,
+  type LockObjectNamespace,
+} from "../../adapters/durable-object/index.js";
+import { freePort, waitForPort } from "./ports.js";
+
+const ENTRY = fileURLToPath(new URL("../../src/platforms/worker.ts", import.meta.url));
+/** Kept in step with `compatibility_date` in wrangler.toml. */
+export const COMPATIBILITY_DATE = "2026-04-20";
+
+/** Options of {@link startLockWorker}. */
+export interface LockWorkerOptions {
+  /** Worker entry to bundle. Default: `src/platforms/worker.ts`, as wrangler.toml says. */
+  readonly entry?: string;
+  /** Plain-text bindings (vars and secrets), e.g. `{ EDGELOCK_API_TOKENS: "t1" }`. */
+  readonly bindings?: Record<string, string>;
+}
+
+/** A running Worker with the lock object, in workerd. */
+export interface LockWorker {
+  /** The `LOCKS` namespace, usable from Node: `durableObjectAdapter({ namespace })`. */
+  readonly namespace: LockObjectNamespace;
+  readonly mf: Miniflare;
+  /** Base URL of the Worker's `fetch` handler on loopback, e.g. `http://127.0.0.1:40123/`. */
+  readonly url: URL;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bundle the Worker entry with esbuild and run it in Miniflare on a free
+ * loopback port, with the `LOCKS` binding to a SQLite-backed
+ * `LockDurableObject` and in-memory storage.
+ *
+ * @example
+ * ```ts
+ * let worker: LockWorker;
+ * beforeAll(async () => { worker = await startLockWorker(); });
+ * afterAll(() => worker.stop());
+ * ```
+ */
+export async function startLockWorker(options: LockWorkerOptions = {}): Promise<LockWorker> {
+  const bundle = await build({
+    entryPoints: [options.entry ?? ENTRY],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["cloudflare:*", "node:*"],
+    write: false,
+    logLevel: "silent",
+  });
+  const script = bundle.outputFiles[0]?.text;
+  if (script === undefined) throw new Error("esbuild produced no output");
+  const port = await freePort();
+  const mf = new Miniflare({
+    modules: true,
+    script,
+    compatibilityDate: COMPATIBILITY_DATE,
+    host: "127.0.0.1",
+    port,
+    bindings: options.bindings ?? {},
+    durableObjects: { [DURABLE_OBJECT_BINDING]: { className: DURABLE_OBJECT_CLASS, useSQLite: true } },
+  });
+  const url = await mf.ready;
+  await waitForPort(port);
+  const namespace = (await mf.getDurableObjectNamespace(DURABLE_OBJECT_BINDING)) as unknown as LockObjectNamespace;
+  return { namespace, mf, url, stop: () => mf.dispose() };
+}
