@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
+import { createLocker, type Lease, type LockAdapter, newToken } from "../../src/index.js";
+import { describeConformance } from "../conformance/index.js";
+import { type LockWorker, startLockWorker } from "../support/miniflare.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let shared: LockWorker | undefined;
+
+describeConformance({
+  name: "durable-object",
+  transport: "adapter",
+  async create() {
+    shared = await startLockWorker();
+    return durableObjectAdapter({ namespace: shared.namespace });
+  },
+  cleanup: () => shared?.stop(),
+});
+
+/** An adapter that counts the calls (RPC requests) made through it. */
+function counting(adapter: LockAdapter): LockAdapter & { calls: Record<string, number> } {
+  const calls: Record<string, number> = { acquire: 0, extend: 0, release: 0, inspect: 0 };
+  return {
+    capabilities: adapter.capabilities,
+    calls,
+    acquire: (r) => (calls.acquire++, adapter.acquire(r)),
+    extend: (r) => (calls.extend++, adapter.extend(r)),
+    release: (r) => (calls.release++, adapter.release(r)),
+    inspect: (k, o) => (calls.inspect++, adapter.inspect(k, o)),
+  };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+};
+
+describe("durable-object: waiters inside the object", () => {
+  let worker: LockWorker;
+  let adapter: LockAdapter;
+  let run = 0;
+  const key = (label: string) => `do-${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    worker = await startLockWorker();
+    adapter = durableObjectAdapter({ namespace: worker.namespace });
+  }, 60_000);
+  afterAll(() => worker?.stop(), 30_000);
+
+  test("30 concurrent waiters are granted in arrival order, one request each, with rising fences", async () => {
+    const k = key("fifo");
+    const n = 30;
+    const holder = await createLocker({ adapter }).tryAcquire(k, { ttlMs: 30_000 });
+    if (!holder) throw new Error("expected the first lease");
+    const order: number[] = [];
+    const fences: number[] = [];
+    const handoffs: number[] = [];
+    let releasedAt = 0;
+    const waiters = Array.from({ length: n }, () => counting(adapter));
+    const done = waiters.map(async (waiterAdapter, i) => {
+      // Stagger the sends so that the object receives them in index order.
+      await sleep(i * 15);
+      const lease = await createLocker({ adapter: waiterAdapter }).acquire(k, { ttlMs: 30_000, waitMs: 60_000 });
+      handoffs.push(Date.now() - releasedAt);
+      order.push(i);
+      fences.push(lease.fence);
+      await sleep(2);
+      releasedAt = Date.now();
+      await lease.release();
+    });
+    await sleep(n * 15 + 300);
+    expect(await adapter.inspect(k)).toMatchObject({ held: true, fence: holder.fence });
+    releasedAt = Date.now();
+    await holder.release();
+    await Promise.all(done);
+
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] ?? 0);
+    expect(fences[0]).toBeGreaterThan(holder.fence);
+    for (const w of waiters) expect(w.calls).toEqual({ acquire: 1, extend: 0, release: 1, inspect: 0 });
+    // Hand-off: from the previous holder starting its release to the next waiter holding the lease.
+    console.info(
+      `durable-object hand-off over ${n} waiters (Node → Miniflare proxy → object): ` +
+        `p50 ${percentile(handoffs, 50)} ms, p95 ${percentile(handoffs, 95)} ms, max ${Math.max(...handoffs)} ms`,
+    );
+    expect(percentile(handoffs, 50)).toBeLessThan(250);
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  }, 60_000);
+
+  test("a holder that dies: its expiry alarm hands the lock to the oldest waiter, which reports its queued time", async () => {
+    const k = key("dies");
+    const dead = await adapter.acquire({ key: k, token: newToken(), ttlMs: 400 });
+    if (!dead.ok) throw new Error("expected a grant");
+    const waiter = counting(adapter);
+    const sentAt = Date.now();
+    const lease = await createLocker({ adapter: waiter }).acquire(k, { ttlMs: 5_000, waitMs: 10_000 });
+    const tookMs = Date.now() - sentAt;
+    expect(waiter.calls.acquire).toBe(1);
+    expect(lease.fence).toBe(dead.fence + 1);
+    // Granted at the dead holder's expiry, not before, and promptly after it.
+    expect(Date.now()).toBeGreaterThanOrEqual(dead.expiresAt - 50);
+    expect(tookMs).toBeLessThan(400 + 400);
+    // The client's deadline counts the queued time: it ends no later than the object's expiry.
+    const state = await adapter.inspect(k);
+    if (!state.held) throw new Error("expected the waiter to hold the lock");
+    expect(lease.expiresAt).toBeLessThanOrEqual(state.expiresAt + 50);
+    expect(lease.expiresAt).toBeGreaterThan(sentAt + 5_000);
+    await lease.release();
+  }, 30_000);
+
+  test("waiters that give up leave the queue: the next one in line is granted, the cancelled ones never", async () => {
+    const k = key("cancel");
+    const holder = newToken();
+    const first = await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    if (!first.ok) throw new Error("expected a grant");
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const tokens = controllers.map(() => newToken());
+    const pending = controllers.map(async (controller, i) => {
+      await sleep(i * 30);
+      return adapter
+        .acquire({ key: k, token: tokens[i] ?? "", ttlMs: 30_000, waitMs: 20_000, signal: controller.signal })
+        .catch((e: unknown) => e);
+    });
+    await sleep(200);
+    controllers[0]?.abort(new Error("first waiter gave up"));
+    controllers[1]?.abort(new Error("second waiter gave up"));
+    expect((await pending[0]) as Error).toMatchObject({ code: "aborted" });
+    expect((await pending[1]) as Error).toMatchObject({ code: "aborted" });
+    expect((await adapter.release({ key: k, token: holder })).ok).toBe(true);
+    const granted = await pending[2];
+    expect(granted).toMatchObject({ ok: true, fence: first.fence + 1 });
+    expect((granted as { waitedMs?: number }).waitedMs).toBeGreaterThan(100);
+    // The cancelled tokens hold nothing and are not queued: their releases and extends are refused.
+    for (const token of tokens.slice(0, 2)) {
+      expect(await adapter.extend({ key: k, token, ttlMs: 1_000 })).toEqual({ ok: false, reason: "not_held" });
+    }
+    expect((await adapter.release({ key: k, token: tokens[2] ?? "" })).ok).toBe(true);
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  }, 30_000);
+
+  test("a release by a queued token withdraws it (the lock client's clean-up after an abort)", async () => {
+    const k = key("withdraw");
+    const holder = newToken();
+    await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    const queued = newToken();
+    const waiting = adapter.acquire({ key: k, token: queued, ttlMs: 30_000, waitMs: 20_000 });
+    await sleep(100);
+    expect(await adapter.release({ key: k, token: queued })).toEqual({ ok: false, reason: "not_held" });
+    expect(await waiting).toEqual({ ok: false, reason: "held" });
+    await adapter.release({ key: k, token: holder });
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  }, 30_000);
+
+  test("a retried waiting acquire with the same token keeps one place in the queue and gets one grant", async () => {
+    const k = key("retry-wait");
+    const holder = newToken();
+    const first = await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    if (!first.ok) throw new Error("expected a grant");
+    const token = newToken();
+    const original = adapter.acquire({ key: k, token, ttlMs: 30_000, waitMs: 20_000 });
+    await sleep(100);
+    const retry = adapter.acquire({ key: k, token, ttlMs: 30_000, waitMs: 20_000 });
+    // The first call is superseded, never granted.
+    expect(await original).toEqual({ ok: false, reason: "held" });
+    await adapter.release({ key: k, token: holder });
+    expect(await retry).toMatchObject({ ok: true, fence: first.fence + 1 });
+    // And once granted, another retry recognises the lock: same fence.
+    expect(await adapter.acquire({ key: k, token, ttlMs: 30_000 })).toMatchObject({ ok: true, fence: first.fence + 1 });
+    await adapter.release({ key: k, token });
+  }, 30_000);
+
+  test("a wait that runs out answers held at its deadline, on the object's clock", async () => {
+    const k = key("deadline");
+    const holder = newToken();
+    await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    const started = Date.now();
+    const answer = await adapter.acquire({ key: k, token: newToken(), ttlMs: 1_000, waitMs: 300 });
+    const elapsed = Date.now() - started;
+    expect(answer).toMatchObject({ ok: false, reason: "held" });
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(1_000);
+    await adapter.release({ key: k, token: holder });
+  }, 30_000);
+
+  test("the object validates its inputs itself: a bad call is an InvalidArgumentError, nothing applied", async () => {
+    const k = key("invalid");
+    await expect(adapter.acquire({ key: k, token: "", ttlMs: 1_000 })).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+    await expect(adapter.acquire({ key: k, token: newToken(), ttlMs: 0 })).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+    await expect(adapter.extend({ key: k, token: newToken(), ttlMs: 1.5 })).rejects.toMatchObject({
+      code: "invalid_argument",
+    });
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  });
+
+  test("the adapter refuses a missing namespace", () => {
+    expect(() => durableObjectAdapter({ namespace: undefined as never })).toThrow(/namespace/);
+  });
+});
