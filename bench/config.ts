@@ -1,0 +1,52 @@
+/**
+ * Sizes of the benchmark runs. `BENCH_QUICK=1` shrinks every count about
+ * tenfold for development runs on a shared machine; the numbers it prints
+ * are too noisy to publish.
+ */
+const quick = process.env.BENCH_QUICK === "1";
+
+export interface BenchConfig {
+  readonly quick: boolean;
+  /** Uncontended acquire → extend → release cycles measured (after warm-up). */
+  readonly uncontendedCycles: number;
+  readonly warmupCycles: number;
+  /** Workers taking turns on one key. */
+  readonly contenders: number;
+  /** Hand-offs per contention round. */
+  readonly handoffs: number;
+  /** Rounds of the throughput scenarios; the median round is reported. */
+  readonly rounds: number;
+  /** Independent keys and parallel workers of the many-keys scenario. */
+  readonly manyKeys: number;
+  readonly manyKeysConcurrency: number;
+  /** acquire → release cycles per many-keys round. */
+  readonly manyKeysCycles: number;
+  /** TTL of every lock taken, ms: long enough that nothing expires mid-run. */
+  readonly ttlMs: number;
+  /** Longest wait of a contender, ms. */
+  readonly waitMs: number;
+}
+
+export const config: BenchConfig = {
+  quick,
+  uncontendedCycles: quick ? 30 : 300,
+  warmupCycles: quick ? 3 : 20,
+  contenders: 16,
+  handoffs: quick ? 32 : 160,
+  rounds: quick ? 1 : 3,
+  manyKeys: 64,
+  manyKeysConcurrency: 16,
+  manyKeysCycles: quick ? 128 : 640,
+  ttlMs: 20_000,
+  waitMs: 60_000,
+};
+
+/** `BENCH_ONLY=memory,upstash` runs only the targets whose name contains one of the words. */
+export function selected(name: string): boolean {
+  const only = process.env.BENCH_ONLY;
+  if (!only) return true;
+  return only
+    .split(",")
+    .map((word) => word.trim().toLowerCase())
+    .some((word) => word !== "" && name.toLowerCase().includes(word));
+}

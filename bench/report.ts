@@ -1,0 +1,128 @@
+/**
+ * Turns results into Markdown tables (printed, and pasted into
+ * docs/bench.md as they are).
+ */
+import type { BundleSize } from "./bundle-size.js";
+import type { LockDriver } from "./driver.js";
+import type { ContentionResult } from "./scenarios/contention.js";
+import type { ManyKeysResult } from "./scenarios/many-keys.js";
+import type { UncontendedResult } from "./scenarios/uncontended.js";
+import type { WorkerSize } from "./worker-size.js";
+
+export interface DriverResult {
+  readonly name: string;
+  readonly backend: string;
+  readonly counting: LockDriver["counting"];
+  readonly uncontended: UncontendedResult;
+  readonly contention: ContentionResult;
+  readonly manyKeys: ManyKeysResult;
+}
+
+/** edgelock row name → peer row name, compared on the same backend. */
+export interface PeerPair {
+  readonly edgelock: string;
+  readonly peer: string;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : "–");
+const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
+const rate = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "–");
+const oneLine = (text: string) => text.replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 200);
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const lines = [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+const COUNTED = {
+  fetch: "HTTP requests",
+  rpc: "adapter calls (RPC)",
+  "in-process": "adapter calls (in-process)",
+} as const;
+
+export function resultsTable(results: readonly DriverResult[]): string {
+  return table(
+    [
+      "library · backend",
+      "counted",
+      "acquire req",
+      "acquire p50 / p99 ms",
+      "extend req",
+      "extend p50 / p99 ms",
+      "release req",
+      "release p50 / p99 ms",
+      "contended hand-offs/s",
+      "contended req / acquisition",
+      "contended wait p50 / p99 ms",
+      "many keys cycles/s",
+    ],
+    results.map((r) => {
+      const u = r.uncontended;
+      return [
+        `${r.name} · ${r.backend}`,
+        COUNTED[r.counting],
+        count(u.acquire.requests),
+        `${ms(u.acquire.latency.p50)} / ${ms(u.acquire.latency.p99)}`,
+        count(u.extend.requests),
+        `${ms(u.extend.latency.p50)} / ${ms(u.extend.latency.p99)}`,
+        count(u.release.requests),
+        `${ms(u.release.latency.p50)} / ${ms(u.release.latency.p99)}`,
+        rate(r.contention.handoffsPerSecond),
+        count(Number(r.contention.requestsPerAcquisition.toFixed(2))),
+        `${ms(r.contention.waitP50)} / ${ms(r.contention.waitP99)}`,
+        rate(r.manyKeys.cyclesPerSecond),
+      ];
+    }),
+  );
+}
+
+export function ratioTable(results: readonly DriverResult[], pairs: readonly PeerPair[]): string {
+  const rows: string[][] = [];
+  for (const pair of pairs) {
+    const a = results.find((r) => r.name === pair.edgelock);
+    const b = results.find((r) => r.name === pair.peer);
+    if (!a || !b) continue;
+    const u = (r: DriverResult) => r.uncontended;
+    rows.push([
+      `${pair.edgelock} / ${pair.peer}`,
+      ratio(u(a).acquire.latency.p50, u(b).acquire.latency.p50),
+      ratio(u(a).extend.latency.p50, u(b).extend.latency.p50),
+      ratio(u(a).release.latency.p50, u(b).release.latency.p50),
+      ratio(u(a).acquire.requests + u(a).release.requests, u(b).acquire.requests + u(b).release.requests),
+      ratio(a.contention.handoffsPerSecond, b.contention.handoffsPerSecond),
+      ratio(a.contention.requestsPerAcquisition, b.contention.requestsPerAcquisition),
+      ratio(a.contention.waitP99, b.contention.waitP99),
+      ratio(a.manyKeys.cyclesPerSecond, b.manyKeys.cyclesPerSecond),
+    ]);
+  }
+  return table(
+    [
+      "edgelock / peer (same backend)",
+      "acquire p50",
+      "extend p50",
+      "release p50",
+      "req per acquire+release",
+      "hand-offs/s ↑",
+      "contended req / acq",
+      "wait p99",
+      "many keys cycles/s ↑",
+    ],
+    rows,
+  );
+}
+
+export function bundleTable(sizes: readonly BundleSize[], worker: WorkerSize): string {
+  const rows = sizes.map((s) =>
+    s.external && s.bundled
+      ? [s.name, kb(s.external.min), kb(s.external.gzip), kb(s.bundled.min), kb(s.bundled.gzip)]
+      : [s.name, `**${oneLine(s.error ?? "missing")}**`, "", "", ""],
+  );
+  rows.push(
+    worker.gzipKiB !== undefined && worker.totalKiB !== undefined
+      ? ["Worker upload (`wrangler deploy --dry-run`)", "", "", worker.totalKiB.toFixed(2), worker.gzipKiB.toFixed(2)]
+      : ["Worker upload (`wrangler deploy --dry-run`)", `**${oneLine(worker.error ?? "missing")}**`, "", "", ""],
+  );
+  return table(["entry", "min KiB (peer SDKs external)", "gzip KiB", "min KiB (all bundled)", "gzip KiB"], rows);
+}

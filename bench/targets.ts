@@ -1,0 +1,13 @@
+/**
+ * Which backends the bench runs, in order, and which rows are compared as
+ * edgelock / peer pairs.
+ */
+import { type Backend, memory } from "./backends.js";
+import type { PeerPair } from "./report.js";
+
+export const BACKENDS: readonly Backend[] = [memory];
+
+export const PEER_PAIRS: readonly PeerPair[] = [
+  { edgelock: "edgelock upstash", peer: "@upstash/lock 0.2.1" },
+  { edgelock: "edgelock dynamodb", peer: "@verrou/core 0.5.2" },
+];
