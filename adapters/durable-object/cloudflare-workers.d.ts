@@ -23,6 +23,7 @@ declare module "cloudflare:workers" {
   export interface DurableObjectState {
     readonly storage: DurableObjectStorage;
     blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
+    abort(reason?: string): void;
   }
 
   export abstract class DurableObject<Env = unknown> {

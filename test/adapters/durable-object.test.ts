@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
-import { createLocker, type Lease, type LockAdapter, newToken } from "../../src/index.js";
+import { createLocker, type LockAdapter, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
 
@@ -21,13 +21,28 @@ describeConformance({
 /** An adapter that counts the calls (RPC requests) made through it. */
 function counting(adapter: LockAdapter): LockAdapter & { calls: Record<string, number> } {
   const calls: Record<string, number> = { acquire: 0, extend: 0, release: 0, inspect: 0 };
+  const count = (operation: string) => {
+    calls[operation] = (calls[operation] ?? 0) + 1;
+  };
   return {
     capabilities: adapter.capabilities,
     calls,
-    acquire: (r) => (calls.acquire++, adapter.acquire(r)),
-    extend: (r) => (calls.extend++, adapter.extend(r)),
-    release: (r) => (calls.release++, adapter.release(r)),
-    inspect: (k, o) => (calls.inspect++, adapter.inspect(k, o)),
+    acquire: (request) => {
+      count("acquire");
+      return adapter.acquire(request);
+    },
+    extend: (request) => {
+      count("extend");
+      return adapter.extend(request);
+    },
+    release: (request) => {
+      count("release");
+      return adapter.release(request);
+    },
+    inspect: (k, options) => {
+      count("inspect");
+      return adapter.inspect(k, options);
+    },
   };
 }
 

@@ -1,0 +1,103 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, test } from "vitest";
+import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
+import type { LockDurableObject } from "../../adapters/durable-object/object.js";
+import { createLocker, newToken } from "../../src/index.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let run = 0;
+const key = (label: string) => `workers-${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
+const stubFor = (k: string) => env.LOCKS.get(env.LOCKS.idFromName(k));
+const storedKeys = (k: string) =>
+  runInDurableObject<LockDurableObject, string[]>(stubFor(k), (_, state) =>
+    [...state.storage.kv.list()].map(([name]) => name),
+  );
+const alarmOf = (k: string) =>
+  runInDurableObject<LockDurableObject, number | null>(stubFor(k), (_, state) => state.storage.getAlarm());
+
+describe("LockDurableObject in workerd", () => {
+  const adapter = durableObjectAdapter({ namespace: env.LOCKS });
+
+  test("the adapter works over a real RPC stub: acquire, extend, inspect, release", async () => {
+    const locker = createLocker({ adapter });
+    const k = key("rpc");
+    const lease = await locker.tryAcquire(k, { ttlMs: 5_000, owner: "workers-test" });
+    if (!lease) throw new Error("expected a lease");
+    await lease.extend(10_000);
+    expect(await locker.inspect(k)).toMatchObject({ held: true, fence: lease.fence, owner: "workers-test" });
+    await lease.release();
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  });
+
+  test("an alarm is set at the holder's expiry, moved by extend, and removed on release", async () => {
+    const k = key("alarm");
+    const token = newToken();
+    const grant = await adapter.acquire({ key: k, token, ttlMs: 60_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    expect(await alarmOf(k)).toBe(grant.expiresAt);
+    const extended = await adapter.extend({ key: k, token, ttlMs: 120_000 });
+    if (!extended.ok) throw new Error("expected the extend to succeed");
+    expect(await alarmOf(k)).toBe(extended.expiresAt);
+    await adapter.release({ key: k, token });
+    expect(await alarmOf(k)).toBeNull();
+  });
+
+  test("an alarm that runs before the expiry leaves the holder and re-arms", async () => {
+    const k = key("early-alarm");
+    const grant = await adapter.acquire({ key: k, token: newToken(), ttlMs: 60_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    expect(await runDurableObjectAlarm(stubFor(k))).toBe(true);
+    expect(await adapter.inspect(k)).toMatchObject({ held: true, fence: grant.fence });
+    expect(await alarmOf(k)).toBe(grant.expiresAt);
+  });
+
+  test("the expiry alarm frees a dead holder and clears everything but the fence counter", async () => {
+    const k = key("cleanup");
+    const grant = await adapter.acquire({ key: k, token: newToken(), ttlMs: 50 });
+    if (!grant.ok) throw new Error("expected a grant");
+    expect((await storedKeys(k)).sort()).toEqual(["fence", "holder"]);
+    // Let the alarm fire by itself: no request touches the object meanwhile.
+    await sleep(300);
+    expect(await storedKeys(k)).toEqual(["fence"]);
+    expect(await alarmOf(k)).toBeNull();
+    const next = await adapter.acquire({ key: k, token: newToken(), ttlMs: 1_000 });
+    expect(next).toMatchObject({ ok: true, fence: grant.fence + 1 });
+  });
+
+  test("the fence counter survives the object being restarted, and so does the holder", async () => {
+    const k = key("restart");
+    const token = newToken();
+    const grant = await adapter.acquire({ key: k, token, ttlMs: 30_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    // Drop the in-memory instance; storage stays.
+    await expect(
+      runInDurableObject(stubFor(k), (_, state) => {
+        state.abort("restart");
+      }),
+    ).rejects.toThrow();
+    expect(await adapter.inspect(k)).toMatchObject({ held: true, fence: grant.fence });
+    expect(await adapter.acquire({ key: k, token, ttlMs: 30_000 })).toMatchObject({ ok: true, fence: grant.fence });
+    await adapter.release({ key: k, token });
+    expect(await adapter.acquire({ key: k, token: newToken(), ttlMs: 1_000 })).toMatchObject({
+      fence: grant.fence + 1,
+    });
+  });
+
+  test("a waiter is woken by the expiry alarm of a holder that died, and an aborted waiter leaves the queue", async () => {
+    const k = key("handoff");
+    const dead = await adapter.acquire({ key: k, token: newToken(), ttlMs: 200 });
+    if (!dead.ok) throw new Error("expected a grant");
+    const controller = new AbortController();
+    const gaveUp = adapter
+      .acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 5_000, signal: controller.signal })
+      .catch((e: unknown) => e);
+    await sleep(20);
+    const patient = adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 5_000 });
+    await sleep(20);
+    controller.abort(new Error("gave up"));
+    expect(await gaveUp).toMatchObject({ code: "aborted" });
+    const granted = await patient;
+    expect(granted).toMatchObject({ ok: true, fence: dead.fence + 1 });
+    expect((granted as { waitedMs?: number }).waitedMs).toBeGreaterThanOrEqual(100);
+  });
+});
