@@ -54,3 +54,85 @@ export const memory: Backend = {
     return { drivers: [driver], stop: async () => {} };
   },
 };
+
+export const upstash: Backend = {
+  name: "upstash",
+  needs: ["adapters/upstash/index.ts", "test/support/upstash-rest.ts"],
+  async start() {
+    const { startUpstash } = await import("../test/support/upstash-rest.js");
+    const { upstashAdapter } = await import("../adapters/upstash/index.js");
+    const { upstashLockDriver } = await import("./peers/upstash-lock.js");
+    const fixture = await startUpstash();
+    const meter = new Meter();
+    const adapter = upstashAdapter({ url: fixture.url, token: fixture.token, fetch: meter.fetch });
+    return {
+      drivers: [
+        edgelockDriver({ name: "edgelock upstash", backend: "Upstash REST", counting: "fetch", meter, adapter }),
+        upstashLockDriver({ url: fixture.url, token: fixture.token, meter: new Meter() }),
+      ],
+      stop: () => fixture.stop(),
+    };
+  },
+};
+
+export const dynamodb: Backend = {
+  name: "dynamodb",
+  needs: ["adapters/dynamodb/index.ts", "test/support/dynamodb-local.ts"],
+  async start() {
+    const support = await import("../test/support/dynamodb-local.js");
+    const { createLockTable, dynamodbAdapter } = await import("../adapters/dynamodb/index.js");
+    const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+    const { FetchHttpHandler } = await import("@smithy/fetch-http-handler");
+    const { verrouDynamoDBDriver } = await import("./peers/verrou-dynamodb.js");
+    const ddb = await support.startDynamoDBLocal();
+    try {
+      const region = support.DYNAMODB_LOCAL_REGION;
+      const credentials = { ...support.DYNAMODB_LOCAL_CREDENTIALS };
+      const table = "edgelock-bench";
+      const admin = new DynamoDBClient({
+        endpoint: ddb.endpoint,
+        region,
+        credentials,
+        requestHandler: new FetchHttpHandler(),
+      });
+      await createLockTable(admin, { table });
+      admin.destroy();
+      const meter = new Meter();
+      // The adapter's production defaults, margin included (1 s), as a user would run it.
+      const adapter = dynamodbAdapter({ table, region, endpoint: ddb.endpoint, credentials, fetch: meter.fetch });
+      return {
+        drivers: [
+          edgelockDriver({ name: "edgelock dynamodb", backend: "DynamoDB Local", counting: "fetch", meter, adapter }),
+          verrouDynamoDBDriver({ endpoint: ddb.endpoint, region, credentials, meter: new Meter() }),
+        ],
+        stop: () => ddb.stop(),
+      };
+    } catch (error) {
+      await ddb.stop();
+      throw error;
+    }
+  },
+};
+
+export const durableObject: Backend = {
+  name: "durable-object",
+  needs: ["adapters/durable-object/index.ts", "test/support/miniflare.ts"],
+  async start() {
+    const { startLockWorker } = await import("../test/support/miniflare.js");
+    const { durableObjectAdapter } = await import("../adapters/durable-object/index.js");
+    const worker = await startLockWorker();
+    const adapter = durableObjectAdapter({ namespace: worker.namespace });
+    return {
+      drivers: [
+        edgelockDriver({
+          name: "edgelock durable-object",
+          backend: "workerd (Miniflare), RPC from Node",
+          counting: "rpc",
+          meter: new Meter(),
+          adapter,
+        }),
+      ],
+      stop: () => worker.stop(),
+    };
+  },
+};

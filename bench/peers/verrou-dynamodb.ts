@@ -14,11 +14,16 @@ import type { Meter } from "../measure.js";
 /** `@verrou/core`'s default delay between attempts, ms. */
 const RETRY_DELAY_MS = 250;
 
-export function verrouDynamoDBDriver(options: { endpoint: string; meter: Meter }): LockDriver {
+export function verrouDynamoDBDriver(options: {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  meter: Meter;
+}): LockDriver {
   const client = new DynamoDBClient({
     endpoint: options.endpoint,
-    region: "local",
-    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+    region: options.region,
+    credentials: options.credentials,
     requestHandler: new FetchHttpHandler({ customFetch: options.meter.fetch }),
   });
   const verrou = new Verrou({
