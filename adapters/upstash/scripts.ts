@@ -1,0 +1,75 @@
+/**
+ * The Lua scripts behind each operation. Each runs atomically in Redis, so
+ * "compare the token, then act" can never interleave with another client.
+ *
+ * State per lock key (a hash, expired by Redis itself with PEXPIRE):
+ * `token` (never returned), `fence`, `owner` (absent when none was given).
+ * The fence counter is a separate plain key that is never expired nor
+ * deleted, so fences keep rising after release, expiry or eviction of the
+ * lock key.
+ *
+ * Replies are arrays of integers (plus the owner as `o:<owner>`): clients
+ * such as `@upstash/redis` JSON-parse strings in replies by default, and the
+ * prefix keeps an owner like `"123"` or `"true"` a string.
+ *
+ * Expiry instants come from Redis `TIME`, so the backend clock is the only
+ * one that matters; Redis ≥ 5 replicates script effects, which allows `TIME`
+ * in a script that writes.
+ *
+ * @module
+ */
+
+const NOW = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/**
+ * KEYS: lock, fence counter. ARGV: token, ttl ms, owner ('' for none).
+ * Reply: `{1, fence, expiresAt}` granted (also to the holder's own token,
+ * whose TTL is refreshed: a retry is the same request arriving again),
+ * or `{0, pttl}` held by another token.
+ */
+export const ACQUIRE = `${NOW}
+local holder = redis.call('HGET', KEYS[1], 'token')
+if holder and holder ~= ARGV[1] then
+  return {0, redis.call('PTTL', KEYS[1])}
+end
+local fence
+if holder then
+  fence = tonumber(redis.call('HGET', KEYS[1], 'fence'))
+else
+  fence = redis.call('INCR', KEYS[2])
+  redis.call('HSET', KEYS[1], 'token', ARGV[1], 'fence', fence)
+  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[3]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, fence, now_ms() + tonumber(ARGV[2])}
+`;
+
+/** KEYS: lock. ARGV: token, ttl ms. Reply: `{1, fence, expiresAt}` or `{0}` not held. */
+export const EXTEND = `${NOW}
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {0} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, tonumber(redis.call('HGET', KEYS[1], 'fence')), now_ms() + tonumber(ARGV[2])}
+`;
+
+/** KEYS: lock. ARGV: token. Reply: 1 released, 0 not held. The fence counter stays. */
+export const RELEASE = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+/** KEYS: lock. Reply: `{0}` free, or `{1, fence, expiresAt}` plus `'o:' .. owner` when there is one. */
+export const INSPECT = `${NOW}
+local state = redis.call('HMGET', KEYS[1], 'fence', 'owner')
+if not state[1] then return {0} end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then return redis.error_reply('ERR edgelock: lock key without expiry, not written by edgelock') end
+local reply = {1, tonumber(state[1]), now_ms() + pttl}
+if state[2] then reply[4] = 'o:' .. state[2] end
+return reply
+`;

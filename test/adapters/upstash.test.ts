@@ -1,0 +1,255 @@
+import { Redis } from "@upstash/redis";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { upstashAdapter } from "../../adapters/upstash/index.js";
+import {
+  BackendError,
+  BackendRejectedError,
+  createLocker,
+  InvalidArgumentError,
+  type LockAdapter,
+  newToken,
+} from "../../src/index.js";
+import { describeConformance } from "../conformance/index.js";
+import { freePort } from "../support/ports.js";
+import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
+
+let upstash: UpstashFixture;
+beforeAll(async () => {
+  upstash = await startUpstash();
+});
+afterAll(() => upstash?.stop());
+
+// Through the adapter's own requester: the suite counts and faults every HTTP request.
+describeConformance({
+  name: "upstash",
+  create: ({ fetch }) => upstashAdapter({ url: upstash.url, token: upstash.token, fetch }),
+});
+
+// Through a user's own @upstash/redis client (global fetch, base64 answers,
+// auto-pipelining): counted and faulted at the adapter boundary.
+describeConformance({
+  name: "upstash with a user's Redis client",
+  transport: "adapter",
+  create: () =>
+    upstashAdapter({
+      redis: new Redis({ url: upstash.url, token: upstash.token, retry: false, enableTelemetry: false }),
+      prefix: "user-client:",
+    }),
+});
+
+describe("upstash specifics", () => {
+  const counting = () => {
+    const calls: string[] = [];
+    const fetcher: typeof fetch = async (input, init) => {
+      const [command] = JSON.parse(String(init?.body)) as unknown[];
+      calls.push(String(command));
+      return fetch(input, init);
+    };
+    return { calls, fetch: fetcher };
+  };
+  const adapter = (options: { prefix?: string; fetch?: typeof fetch } = {}): LockAdapter =>
+    upstashAdapter({ url: upstash.url, token: upstash.token, ...options });
+
+  test("keys are namespaced and hash-tagged; user data and other prefixes are untouched", async () => {
+    await upstash.redis.set("job", "user data");
+    const a = adapter({ prefix: "app-a:" });
+    const b = adapter({ prefix: "app-b:" });
+    const token = newToken();
+    const grant = await a.acquire({ key: "job", token, ttlMs: 60_000, owner: "worker-1" });
+    expect(grant).toMatchObject({ ok: true, fence: 1 });
+    expect((await b.acquire({ key: "job", token: newToken(), ttlMs: 60_000 })).ok).toBe(true);
+    expect(await upstash.redis.get("job")).toBe("user data");
+    expect(await upstash.redis.hgetall("app-a:{job}:lock")).toEqual({ token, fence: "1", owner: "worker-1" });
+    expect(await upstash.redis.get("app-a:{job}:fence")).toBe("1");
+    // The counter never expires; the lock does.
+    expect(await upstash.redis.pttl("app-a:{job}:fence")).toBe(-1);
+    expect(await upstash.redis.pttl("app-a:{job}:lock")).toBeGreaterThan(50_000);
+    expect((await upstash.redis.keys("app-*")).sort()).toEqual([
+      "app-a:{job}:fence",
+      "app-a:{job}:lock",
+      "app-b:{job}:fence",
+      "app-b:{job}:lock",
+    ]);
+  });
+
+  test("the default prefix is edgelock:, and braces in keys cannot split a lock from its counter", async () => {
+    const token = newToken();
+    expect((await adapter().acquire({ key: "a}b%7D{c", token, ttlMs: 60_000 })).ok).toBe(true);
+    expect(await upstash.redis.exists("edgelock:{a%7Db%257D{c}:lock", "edgelock:{a%7Db%257D{c}:fence")).toBe(2);
+    // "a}b" and "a%7Db" must stay two different locks.
+    expect((await adapter().acquire({ key: "a}b", token: newToken(), ttlMs: 60_000 })).ok).toBe(true);
+    expect((await adapter().acquire({ key: "a%7Db", token: newToken(), ttlMs: 60_000 })).ok).toBe(true);
+  });
+
+  test("after SCRIPT FLUSH, EVALSHA's NOSCRIPT falls back to EVAL once, then one request again", async () => {
+    const { calls, fetch } = counting();
+    const a = adapter({ fetch });
+    await upstash.redis.script("FLUSH");
+    const token = newToken();
+    expect((await a.acquire({ key: "noscript", token, ttlMs: 60_000 })).ok).toBe(true);
+    expect(calls).toEqual(["evalsha", "eval"]);
+    calls.length = 0;
+    expect((await a.acquire({ key: "noscript", token, ttlMs: 60_000 })).ok).toBe(true);
+    expect(calls).toEqual(["evalsha"]);
+    // Each script is cached on its own first use.
+    expect(await a.release({ key: "noscript", token })).toEqual({ ok: true });
+    expect(calls).toEqual(["evalsha", "evalsha", "eval"]);
+  });
+
+  test("fences keep rising after the lock key is removed behind edgelock's back", async () => {
+    const a = adapter();
+    const first = await a.acquire({ key: "cleanup", token: newToken(), ttlMs: 60_000 });
+    await upstash.redis.del("edgelock:{cleanup}:lock");
+    const second = await a.acquire({ key: "cleanup", token: newToken(), ttlMs: 60_000 });
+    if (!first.ok || !second.ok) throw new Error("expected grants");
+    expect(second.fence).toBe(first.fence + 1);
+  });
+
+  test("a retried acquire refreshes its own TTL and keeps its fence", async () => {
+    const a = adapter();
+    const token = newToken();
+    const first = await a.acquire({ key: "retry", token, ttlMs: 2_000 });
+    const again = await a.acquire({ key: "retry", token, ttlMs: 60_000 });
+    if (!first.ok || !again.ok) throw new Error("expected grants");
+    expect(again.fence).toBe(first.fence);
+    expect(again.ttlMs).toBe(60_000);
+    expect(await upstash.redis.pttl("edgelock:{retry}:lock")).toBeGreaterThan(50_000);
+  });
+
+  test("expiry comes from Redis's clock and the refusal carries the holder's PTTL", async () => {
+    const a = adapter();
+    const [seconds, micros] = (await upstash.redis.time()) as [number, number];
+    const redisNow = seconds * 1000 + Math.floor(micros / 1000);
+    const grant = await a.acquire({ key: "clock", token: newToken(), ttlMs: 30_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    expect(grant.expiresAt - redisNow).toBeGreaterThanOrEqual(30_000);
+    expect(grant.expiresAt - redisNow).toBeLessThan(31_000);
+    const refusal = await a.acquire({ key: "clock", token: newToken(), ttlMs: 1_000 });
+    expect(refusal).toMatchObject({ ok: false, reason: "held" });
+    if (!refusal.ok) expect(refusal.retryAfterMs).toBeGreaterThan(29_000);
+    const state = await a.inspect("clock");
+    expect(state).toMatchObject({ held: true, fence: grant.fence });
+    if (state.held) expect(Math.abs(state.expiresAt - grant.expiresAt)).toBeLessThan(50);
+  });
+
+  test("owners that look like JSON stay strings; the token never leaves Redis", async () => {
+    for (const [client, label] of [
+      [adapter(), "requester"],
+      [upstashAdapter({ redis: new Redis({ url: upstash.url, token: upstash.token, retry: false }) }), "client"],
+    ] as const) {
+      for (const owner of ["123", "true", "null", '{"a":1}', "é 🔒"]) {
+        const token = newToken();
+        const key = `owner-${label}-${owner}`;
+        await client.acquire({ key, token, ttlMs: 60_000, owner });
+        const state = await client.inspect(key);
+        expect(state).toMatchObject({ held: true, owner });
+        expect(JSON.stringify(state)).not.toContain(token);
+      }
+    }
+  });
+
+  test("a wrong token is rejected as BackendRejectedError (401), through both paths", async () => {
+    const wrong = upstashAdapter({ url: upstash.url, token: "wrong" });
+    const error = await wrong.inspect("auth").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendRejectedError);
+    expect((error as BackendRejectedError).status).toBe(401);
+    const viaClient = upstashAdapter({ redis: new Redis({ url: upstash.url, token: "wrong", retry: false }) });
+    const clientError = await viaClient.inspect("auth").catch((e: unknown) => e);
+    expect(clientError).toBeInstanceOf(BackendRejectedError);
+    expect((clientError as Error).cause).toBeInstanceOf(Error);
+  });
+
+  test("an unreachable endpoint is a retryable BackendError that may have been applied", async () => {
+    const closed = upstashAdapter({ url: `http://127.0.0.1:${await freePort()}`, token: "t" });
+    const error = await closed.acquire({ key: "down", token: newToken(), ttlMs: 1_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ maybeApplied: true, retryable: true });
+    expect((error as Error).cause).toBeDefined();
+  });
+
+  test("a 5xx answer is a BackendError that may have been applied, with its status", async () => {
+    const failing: typeof fetch = async () => new Response("upstream exploded", { status: 502 });
+    const error = await adapter({ fetch: failing })
+      .release({ key: "5xx", token: newToken() })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ maybeApplied: true, status: 502 });
+  });
+
+  test("foreign data at a lock key is a script error: BackendError with its cause, never a grant", async () => {
+    await upstash.redis.set("edgelock:{foreign}:lock", "not a hash");
+    const error = await adapter()
+      .acquire({ key: "foreign", token: newToken(), ttlMs: 1_000 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ maybeApplied: true, retryable: false });
+    expect(String((error as Error).cause)).toMatch(/WRONGTYPE/);
+    expect(await upstash.redis.get("edgelock:{foreign}:lock")).toBe("not a hash");
+  });
+
+  test("the call's AbortSignal reaches fetch", async () => {
+    let seen: AbortSignal | undefined;
+    const spy: typeof fetch = (input, init) => {
+      seen = init?.signal ?? undefined;
+      return fetch(input, init);
+    };
+    const controller = new AbortController();
+    controller.abort(new Error("gave up"));
+    const error = await adapter({ fetch: spy })
+      .inspect("aborted", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(seen).toBe(controller.signal);
+    expect(error).toBeInstanceOf(BackendError);
+  });
+
+  test("bad options are refused with InvalidArgumentError", () => {
+    const bad: unknown[] = [
+      undefined,
+      {},
+      { url: "ftp://x", token: "t" },
+      { url: "not a url", token: "t" },
+      { url: upstash.url, token: "" },
+      { url: upstash.url, token: "t", fetch: "no" },
+      { url: upstash.url, token: "t", prefix: "a{b" },
+      { url: upstash.url, token: "t", prefix: "bad\nprefix" },
+      { redis: {} },
+      { redis: new Redis({ url: upstash.url, token: "t" }), url: upstash.url },
+    ];
+    for (const [index, options] of bad.entries()) {
+      expect(() => upstashAdapter(options as never), `bad options #${index}`).toThrow(InvalidArgumentError);
+    }
+  });
+
+  test("latency through the lock client (median of 200 warm operations each)", async () => {
+    const locker = createLocker({ adapter: adapter(), namespace: "latency:" });
+    const samples = { acquire: [] as number[], extend: [] as number[], release: [] as number[] };
+    for (let i = 0; i < 220; i++) {
+      let t = performance.now();
+      const lease = await locker.tryAcquire(`k${i % 10}`, { ttlMs: 10_000 });
+      if (!lease) throw new Error("expected a lease");
+      const acquired = performance.now() - t;
+      t = performance.now();
+      await lease.extend();
+      const extended = performance.now() - t;
+      t = performance.now();
+      await lease.release();
+      const released = performance.now() - t;
+      if (i >= 20) {
+        samples.acquire.push(acquired);
+        samples.extend.push(extended);
+        samples.release.push(released);
+      }
+    }
+    const stat = (values: number[]) => {
+      const sorted = [...values].sort((x, y) => x - y);
+      const at = (q: number) => (sorted[Math.floor(q * (sorted.length - 1))] ?? Number.NaN).toFixed(2);
+      return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms`;
+    };
+    console.log(
+      `upstash adapter over the REST fixture: acquire ${stat(samples.acquire)}; extend ${stat(samples.extend)}; release ${stat(samples.release)}`,
+    );
+    for (const values of Object.values(samples)) {
+      expect([...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]).toBeLessThan(50);
+    }
+  }, 60_000);
+});
