@@ -1,0 +1,258 @@
+/**
+ * The HTTP lock service: the v1 contract over any {@link LockAdapter}, as a
+ * Hono app built from web standards only. Mount it on a Worker, a Lambda,
+ * an Azure Function or a Node server (see `src/platforms/`).
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError } from "../errors.js";
+import { newToken } from "../token.js";
+import type { LockAdapter } from "../types.js";
+import { MAX_DURATION_MS, validateDuration } from "../validate.js";
+import { createAuthenticator, type Principal, parseTokens, type TokenGrant } from "./auth.js";
+import {
+  type BodyLimits,
+  DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_WAIT_MS,
+  type ErrorBody,
+  type GrantBody,
+  LONGEST_MAX_KEY_BYTES,
+  parseAcquire,
+  parseExtend,
+  parseJson,
+  parseKey,
+  parseRelease,
+  RequestError,
+  readBody,
+  type StateBody,
+  WAITED_HEADER,
+} from "./contract.js";
+import { openApiDocument } from "./openapi.js";
+import { acquireWithWait, Waiters } from "./wait.js";
+
+export { parseTokens, type TokenGrant } from "./auth.js";
+export * from "./env.js";
+
+/** Options of {@link createLockService}. */
+export interface LockServiceOptions {
+  /** The backend every lock lives in. */
+  readonly adapter: LockAdapter;
+  /**
+   * Accepted bearer tokens: the `EDGELOCK_API_TOKENS` syntax
+   * (`token[=tenant[/prefix]]`, comma-separated) or parsed grants. None:
+   * every lock route answers 401 (fail closed).
+   */
+  readonly tokens: string | readonly TokenGrant[] | undefined;
+  /**
+   * Longest key, UTF-8 bytes. Default 256, as the v1 contract states; up to
+   * 384 so that a lock client's namespace (≤ 128 bytes) plus its longest key
+   * fits, since `createLocker({ namespace })` sends both as one key.
+   */
+  readonly maxKeyBytes?: number;
+  /** Longest server-side wait one acquire may ask for, ms. Default 30 000. */
+  readonly maxWaitMs?: number;
+  /** Path the service is mounted under, e.g. `"/api"`. Default `""`. */
+  readonly basePath?: string;
+  /**
+   * Receives backend failures and unexpected errors (answered 503 / 500
+   * without detail). Default `console.error`.
+   */
+  readonly onError?: (error: unknown) => void;
+}
+
+type Operation = "acquire" | "extend" | "release" | "inspect";
+
+/**
+ * Build the lock service. Configuration errors (malformed tokens, bad
+ * limits) throw {@link InvalidArgumentError} here rather than at the first
+ * request.
+ *
+ * @example
+ * ```ts
+ * import { memoryAdapter } from "edgelock";
+ * import { createLockService } from "edgelock/server";
+ * const app = createLockService({ adapter: memoryAdapter(), tokens: process.env.EDGELOCK_API_TOKENS });
+ * export default app; // a fetch handler: Workers, Bun, Deno
+ * ```
+ */
+export function createLockService(options: LockServiceOptions): Hono {
+  const { adapter } = options;
+  if (typeof adapter?.acquire !== "function") throw new InvalidArgumentError("createLockService needs an adapter");
+  const grants =
+    typeof options.tokens === "string" || options.tokens === undefined ? parseTokens(options.tokens) : options.tokens;
+  const authenticate = createAuthenticator(grants);
+  const limits: BodyLimits = {
+    maxKeyBytes: keyLimit(options.maxKeyBytes),
+    maxTtlMs: Math.min(adapter.capabilities.ttl.maxMs, MAX_DURATION_MS),
+    maxWaitMs: validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS),
+  };
+  const basePath = normaliseBasePath(options.basePath ?? "");
+  const onError = options.onError ?? ((error: unknown) => console.error("edgelock service:", error));
+  const openapi = openApiDocument(limits);
+  const waiters = new Waiters();
+
+  const app = new Hono({ strict: true });
+  const routes = basePath === "" ? app : app.basePath(basePath);
+
+  routes.get("/healthz", (c) => c.json({ status: "ok" }, 200, NO_STORE));
+  routes.get("/v1/openapi.json", (c) => c.json(openapi, 200, { "Cache-Control": "public, max-age=300" }));
+  routes.all("/healthz", (c) => methodNotAllowed(c, "GET"));
+  routes.all("/v1/openapi.json", (c) => methodNotAllowed(c, "GET"));
+
+  routes.all("/v1/locks/*", async (c) => {
+    // The raw path, not Hono's decoded one: the key is decoded exactly once, strictly.
+    const segments = new URL(c.req.url).pathname.slice(basePath.length + "/v1/locks/".length).split("/");
+    const [segment, action, ...rest] = segments;
+    const operation = routeOf(action, rest.length);
+    if (segment === undefined || operation === undefined) return notFound(c);
+    const method = operation === "inspect" ? "GET" : "POST";
+    if (c.req.method !== method && !(method === "GET" && c.req.method === "HEAD")) {
+      return methodNotAllowed(c, method);
+    }
+    const principal = await authenticate(c.req.header("authorization"));
+    if (!principal) {
+      return error(
+        c,
+        401,
+        { error: "unauthorized", message: "a valid Authorization: Bearer token is required" },
+        {
+          "WWW-Authenticate": 'Bearer realm="edgelock"',
+        },
+      );
+    }
+    const key = parseKey(segment, limits.maxKeyBytes);
+    if (!key.startsWith(principal.prefix)) {
+      throw new RequestError(403, "forbidden", "this token may only use keys starting with its configured prefix");
+    }
+    return handle(c, operation, principal, key);
+  });
+
+  async function handle(c: Context, operation: Operation, principal: Principal, key: string): Promise<Response> {
+    const backendKey = principal.namespace + key;
+    const signal = c.req.raw.signal;
+    switch (operation) {
+      case "inspect": {
+        const state = await adapter.inspect(backendKey, { signal });
+        const body: StateBody = state.held
+          ? {
+              key,
+              held: true,
+              fence: state.fence,
+              expiresAt: Math.floor(state.expiresAt),
+              ...(state.owner === undefined ? {} : { owner: state.owner }),
+            }
+          : { key, held: false };
+        return c.json(body, 200, NO_STORE);
+      }
+      case "acquire": {
+        const request = parseAcquire(parseJson(await body(c)), limits);
+        const token = request.token ?? newToken();
+        const result = await waiters.run(backendKey, token, signal, (waitSignal) =>
+          acquireWithWait(adapter, {
+            key: backendKey,
+            token,
+            ttlMs: request.ttlMs,
+            waitMs: request.waitMs ?? 0,
+            owner: request.owner,
+            signal: waitSignal,
+          }),
+        );
+        if (!result.ok) {
+          const retryAfterMs =
+            result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
+          return error(
+            c,
+            409,
+            { error: "locked", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+            {
+              "Retry-After": String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000))),
+            },
+          );
+        }
+        return c.json(grantBody(key, token, result), 200, {
+          ...NO_STORE,
+          [WAITED_HEADER]: String(Math.max(0, Math.ceil(result.waitedMs ?? 0))),
+        });
+      }
+      case "extend": {
+        const request = parseExtend(parseJson(await body(c)), limits);
+        const result = await adapter.extend({ key: backendKey, token: request.token, ttlMs: request.ttlMs, signal });
+        if (!result.ok) return error(c, 409, { error: "not_held" });
+        return c.json(grantBody(key, request.token, result), 200, NO_STORE);
+      }
+      case "release": {
+        const request = parseRelease(parseJson(await body(c)));
+        await waiters.withdraw(backendKey, request.token);
+        const result = await adapter.release({ key: backendKey, token: request.token, signal });
+        if (!result.ok) return error(c, 409, { error: "not_held" });
+        return c.json({ released: true }, 200, NO_STORE);
+      }
+    }
+  }
+
+  app.notFound((c) => notFound(c));
+  app.onError((cause, c) => {
+    if (cause instanceof RequestError) {
+      return error(c, cause.status, { error: cause.code, message: cause.message });
+    }
+    if (cause instanceof InvalidArgumentError) {
+      // The adapter refused a value the contract let through (a backend-specific limit).
+      return error(c, 400, { error: "invalid_request", message: cause.message });
+    }
+    onError(cause);
+    if (cause instanceof BackendError || cause instanceof BackendRejectedError || cause instanceof EdgelockError) {
+      return error(c, 503, { error: "backend_unavailable" }, { "Retry-After": "1" });
+    }
+    return error(c, 500, { error: "internal_error" });
+  });
+  return app;
+}
+
+const NO_STORE = { "Cache-Control": "no-store" } as const;
+
+function routeOf(action: string | undefined, extra: number): Operation | undefined {
+  if (extra > 0) return undefined;
+  if (action === undefined) return "inspect";
+  return action === "acquire" || action === "extend" || action === "release" ? action : undefined;
+}
+
+async function body(c: Context): Promise<string> {
+  try {
+    return await readBody(c.req.raw);
+  } catch (cause) {
+    if (cause instanceof RequestError) throw cause;
+    throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
+  }
+}
+
+function grantBody(key: string, token: string, grant: { fence: number; expiresAt: number; ttlMs: number }): GrantBody {
+  return { key, token, fence: grant.fence, expiresAt: Math.floor(grant.expiresAt), ttlMs: grant.ttlMs };
+}
+
+function error(c: Context, status: number, body: ErrorBody, headers: Record<string, string> = {}): Response {
+  return c.json(body, status as 400, { ...NO_STORE, ...headers });
+}
+
+function notFound(c: Context): Response {
+  return error(c, 404, { error: "not_found", message: "no such route; see /v1/openapi.json" });
+}
+
+function methodNotAllowed(c: Context, allow: string): Response {
+  return error(c, 405, { error: "method_not_allowed", message: `use ${allow}` }, { Allow: allow });
+}
+
+function keyLimit(value: number = DEFAULT_MAX_KEY_BYTES): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > LONGEST_MAX_KEY_BYTES) {
+    throw new InvalidArgumentError(`maxKeyBytes must be an integer from 1 to ${LONGEST_MAX_KEY_BYTES}`);
+  }
+  return value;
+}
+
+function normaliseBasePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  if (trimmed !== "" && !/^\/[A-Za-z0-9._~/-]*$/.test(trimmed)) {
+    throw new InvalidArgumentError("basePath must be a plain absolute path such as /api");
+  }
+  return trimmed;
+}

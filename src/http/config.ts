@@ -1,0 +1,43 @@
+import { InvalidArgumentError } from "../errors.js";
+import type { LockAdapter } from "../types.js";
+import type { LockServiceOptions } from "./app.js";
+import { EDGELOCK_API_TOKENS, EDGELOCK_BASE_PATH, EDGELOCK_MAX_KEY_BYTES, EDGELOCK_MAX_WAIT_MS } from "./env.js";
+
+/** Environment variables as every platform exposes them: strings or absent. */
+export type ServiceEnv = Readonly<Record<string, unknown>>;
+
+/**
+ * Service options from environment variables (`process.env`, a Worker's
+ * `env`), shared by every platform entry so they all read the same names
+ * the same way.
+ *
+ * @example
+ * ```ts
+ * const app = createLockService(serviceOptionsFromEnv(env, durableObjectAdapter({ namespace: env.LOCKS })));
+ * ```
+ */
+export function serviceOptionsFromEnv(env: ServiceEnv, adapter: LockAdapter): LockServiceOptions {
+  const maxWaitMs = integer(env, EDGELOCK_MAX_WAIT_MS);
+  const maxKeyBytes = integer(env, EDGELOCK_MAX_KEY_BYTES);
+  return {
+    adapter,
+    tokens: text(env, EDGELOCK_API_TOKENS),
+    basePath: text(env, EDGELOCK_BASE_PATH) ?? "",
+    ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+    ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),
+  };
+}
+
+function text(env: ServiceEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new InvalidArgumentError(`${name} must be a string`);
+  return value;
+}
+
+function integer(env: ServiceEnv, name: string): number | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return Number(value);
+}

@@ -1,0 +1,215 @@
+/**
+ * The v1 wire contract: request validation and the JSON shapes of answers.
+ * Shared by the service (`app.ts`) and its client (`client.ts`) so both
+ * sides agree on every limit.
+ *
+ * @module
+ */
+import { MAX_DURATION_MS, MAX_KEY_BYTES, MAX_NAMESPACE_BYTES, utf8Length, validateOwner } from "../validate.js";
+
+/** Largest request body, bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Default ceiling of a server-side wait, ms. */
+export const DEFAULT_MAX_WAIT_MS = 30_000;
+/** Owner tokens as the lock client makes them: 128 bits, base64url, unpadded. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** Response header: how long the service queued a granted acquire, ms. */
+export const WAITED_HEADER = "Edgelock-Waited-Ms";
+
+/** Body of `POST /v1/locks/{key}/acquire`. `token` is an optional extension. */
+export interface AcquireBody {
+  readonly ttlMs: number;
+  readonly waitMs?: number;
+  readonly owner?: string;
+  /** Client-proposed owner token, so a retry after a lost answer is recognised. */
+  readonly token?: string;
+}
+
+/** 200 answer of acquire and extend. */
+export interface GrantBody {
+  readonly key: string;
+  readonly token: string;
+  readonly fence: number;
+  readonly expiresAt: number;
+  readonly ttlMs: number;
+}
+
+/** 200 answer of `GET /v1/locks/{key}`. */
+export type StateBody =
+  | {
+      readonly key: string;
+      readonly held: true;
+      readonly fence: number;
+      readonly expiresAt: number;
+      readonly owner?: string;
+    }
+  | { readonly key: string; readonly held: false };
+
+/** Every error answer. */
+export interface ErrorBody {
+  readonly error: string;
+  readonly message?: string;
+  readonly retryAfterMs?: number;
+}
+
+/** A request the contract refuses: becomes a 4xx JSON answer. */
+export class RequestError extends Error {
+  readonly status: 400 | 401 | 403 | 404 | 405 | 413;
+  readonly code: string;
+  constructor(status: RequestError["status"], code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const invalid = (message: string, cause?: unknown) => new RequestError(400, "invalid_request", message, { cause });
+
+/** Longest key the contract allows by default, UTF-8 bytes. */
+export const DEFAULT_MAX_KEY_BYTES = MAX_KEY_BYTES;
+/**
+ * Longest key a service may be configured to accept: a lock client's
+ * namespace plus its longest key, since `createLocker({ namespace })` sends
+ * both as one key.
+ */
+export const LONGEST_MAX_KEY_BYTES = MAX_KEY_BYTES + MAX_NAMESPACE_BYTES;
+
+// As src/validate.ts: C0/C1 controls and unpaired surrogates.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Decode one percent-encoded path segment into a key of 1 to `maxBytes` UTF-8 bytes, strictly. */
+export function parseKey(segment: string, maxBytes: number = DEFAULT_MAX_KEY_BYTES): string {
+  let key: string;
+  try {
+    // Throws on malformed escapes and on escapes of invalid UTF-8 (lone surrogates included).
+    key = decodeURIComponent(segment);
+  } catch (cause) {
+    throw invalid("key is not valid percent-encoded UTF-8", cause);
+  }
+  const bytes = utf8Length(key);
+  if (bytes < 1 || bytes > maxBytes) throw invalid(`key must be 1 to ${maxBytes} bytes of UTF-8, got ${bytes}`);
+  if (FORBIDDEN.test(key)) throw invalid("key must not contain control characters");
+  return key;
+}
+
+/** Limits the service applies to bodies, from its adapter and configuration. */
+export interface BodyLimits {
+  readonly maxKeyBytes: number;
+  readonly maxTtlMs: number;
+  readonly maxWaitMs: number;
+}
+
+export function parseAcquire(body: unknown, limits: BodyLimits): AcquireBody {
+  const fields = object(body, ["ttlMs", "waitMs", "owner", "token"]);
+  const owner = fields.owner;
+  if (owner !== undefined) {
+    try {
+      validateOwner(owner);
+    } catch (cause) {
+      throw invalid(cause instanceof Error ? cause.message : "bad owner", cause);
+    }
+  }
+  return {
+    ttlMs: integer(fields, "ttlMs", 1, limits.maxTtlMs, true) as number,
+    ...optional("waitMs", integer(fields, "waitMs", 0, limits.maxWaitMs, false)),
+    ...optional("owner", owner as string | undefined),
+    ...optional("token", fields.token === undefined ? undefined : token(fields)),
+  };
+}
+
+export function parseExtend(body: unknown, limits: BodyLimits): { token: string; ttlMs: number } {
+  const fields = object(body, ["token", "ttlMs"]);
+  return { token: token(fields), ttlMs: integer(fields, "ttlMs", 1, limits.maxTtlMs, true) as number };
+}
+
+export function parseRelease(body: unknown): { token: string } {
+  return { token: token(object(body, ["token"])) };
+}
+
+/** Parse JSON text; anything but an object is refused by the parsers above. */
+export function parseJson(text: string): unknown {
+  if (text.trim() === "") throw invalid("request body must be a JSON object");
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw invalid("request body is not valid JSON", cause);
+  }
+}
+
+function object(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalid("request body must be a JSON object");
+  }
+  // Unknown fields are refused rather than ignored: a misspelt or newer
+  // field silently dropped could change what a caller believes it asked for.
+  for (const name of Object.keys(body)) {
+    if (!allowed.includes(name)) throw invalid(`unknown field ${JSON.stringify(name.slice(0, 64))}`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function integer(fields: Record<string, unknown>, name: string, min: number, max: number, required: boolean) {
+  const value = fields[name];
+  if (value === undefined) {
+    if (required) throw invalid(`${name} is required`);
+    return undefined;
+  }
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw invalid(`${name} must be an integer number of milliseconds`);
+  }
+  if (value < min || value > Math.min(max, MAX_DURATION_MS)) {
+    throw invalid(`${name} must be between ${min} and ${Math.min(max, MAX_DURATION_MS)} ms, got ${value}`);
+  }
+  return value;
+}
+
+function token(fields: Record<string, unknown>): string {
+  const value = fields.token;
+  if (value === undefined) throw invalid("token is required");
+  if (typeof value !== "string" || !TOKEN_PATTERN.test(value)) {
+    throw invalid("token must be 22 characters of base64url (128 bits)");
+  }
+  return value;
+}
+
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
+
+/**
+ * Read a body of at most `limit` bytes, checking the declared length first
+ * and the bytes actually received as they arrive, so a lying or absent
+ * Content-Length cannot push a large body through.
+ */
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () => new RequestError(413, "payload_too_large", `request body exceeds ${limit} bytes`);
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      // The answer is 413 whatever cancelling does; a failed cancel only
+      // means the peer already closed the stream.
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw invalid("request body is not valid UTF-8", cause);
+  }
+}

@@ -1,0 +1,227 @@
+import { type BodyLimits, MAX_BODY_BYTES, WAITED_HEADER } from "./contract.js";
+
+type Json = { readonly [name: string]: unknown };
+
+const error = (description: string, codes: readonly string[]): Json => ({
+  description,
+  content: {
+    "application/json": {
+      schema: {
+        allOf: [{ $ref: "#/components/schemas/Error" }, { properties: { error: { enum: codes } } }],
+      },
+    },
+  },
+});
+
+const json = (description: string, ref: string, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+
+const common: Json = {
+  "400": error("Bad key, bad JSON, wrong types, missing or unknown fields, out-of-range TTL or wait.", [
+    "invalid_request",
+  ]),
+  "401": error("Missing or unknown bearer token, or no tokens configured (fail closed).", ["unauthorized"]),
+  "403": error("The token is scoped to a key prefix this key does not start with.", ["forbidden"]),
+  "503": error("The backend failed or is misconfigured; the request may have been applied.", ["backend_unavailable"]),
+};
+
+const bodyErrors: Json = {
+  "413": error(`Request body over ${MAX_BODY_BYTES} bytes.`, ["payload_too_large"]),
+};
+
+const requestBody = (ref: string): Json => ({
+  required: true,
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+
+/**
+ * The OpenAPI 3.1 description served at `GET /v1/openapi.json`, with the
+ * limits of this deployment (largest TTL and wait) filled in.
+ */
+export function openApiDocument(limits: BodyLimits): Json {
+  const ttl = { type: "integer", minimum: 1, maximum: limits.maxTtlMs, description: "Lock TTL, ms." };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "edgelock lock service",
+      version: "1.0.0",
+      description:
+        "Distributed TTL locks with fencing tokens. Each bearer token is its own tenant unless configured to share one; tenants never see each other's locks.",
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/healthz": {
+        get: {
+          operationId: "health",
+          security: [],
+          summary: "Liveness; needs no token and does not touch the backend.",
+          responses: {
+            "200": { description: "Serving.", content: { "application/json": { schema: { type: "object" } } } },
+          },
+        },
+      },
+      "/v1/openapi.json": {
+        get: {
+          operationId: "openapi",
+          security: [],
+          summary: "This document.",
+          responses: {
+            "200": { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object" } } } },
+          },
+        },
+      },
+      "/v1/locks/{key}": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        get: {
+          operationId: "inspect",
+          summary: "Who holds the lock, without its token.",
+          responses: { "200": json("The lock's state.", "LockState"), ...common },
+        },
+      },
+      "/v1/locks/{key}/acquire": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        post: {
+          operationId: "acquire",
+          summary: "Take the lock, waiting up to waitMs for it on the service's side.",
+          requestBody: requestBody("AcquireRequest"),
+          responses: {
+            "200": json("Granted.", "Grant", {
+              [WAITED_HEADER]: {
+                description: "Extension: ms the service queued the request before the granting attempt.",
+                schema: { type: "integer", minimum: 0 },
+              },
+            }),
+            "409": {
+              ...error("Still held by someone else after waitMs.", ["locked"]),
+              headers: {
+                "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } },
+              },
+            },
+            ...common,
+            ...bodyErrors,
+          },
+        },
+      },
+      "/v1/locks/{key}/extend": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        post: {
+          operationId: "extend",
+          summary: "Set the expiry of a lock held by token to now + ttlMs; the fence is unchanged.",
+          requestBody: requestBody("ExtendRequest"),
+          responses: {
+            "200": json("Extended.", "Grant"),
+            "409": error("Not held by this token (expired, released, taken over).", ["not_held"]),
+            ...common,
+            ...bodyErrors,
+          },
+        },
+      },
+      "/v1/locks/{key}/release": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        post: {
+          operationId: "release",
+          summary: "Free the lock if token holds it.",
+          requestBody: requestBody("ReleaseRequest"),
+          responses: {
+            "200": json("Released.", "Released"),
+            "409": error("Not held by this token.", ["not_held"]),
+            ...common,
+            ...bodyErrors,
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      parameters: {
+        key: {
+          name: "key",
+          in: "path",
+          required: true,
+          description: `One percent-encoded path segment: 1 to ${limits.maxKeyBytes} bytes of UTF-8 after decoding, no control characters. The segments '.' and '..' cannot be expressed (URLs normalise them away).`,
+          schema: { type: "string", minLength: 1 },
+        },
+      },
+      schemas: {
+        Token: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$", description: "Owner token: 128 bits, base64url." },
+        AcquireRequest: {
+          type: "object",
+          additionalProperties: false,
+          required: ["ttlMs"],
+          properties: {
+            ttlMs: ttl,
+            waitMs: {
+              type: "integer",
+              minimum: 0,
+              maximum: limits.maxWaitMs,
+              default: 0,
+              description: "How long the service may wait for the lock before answering 409, ms.",
+            },
+            owner: { type: "string", description: "Holder description shown by inspect; 1 to 256 bytes." },
+            token: {
+              $ref: "#/components/schemas/Token",
+              description:
+                "Extension: the caller's own owner token. Retrying with it after a lost answer returns the same grant instead of a refusal.",
+            },
+          },
+        },
+        ExtendRequest: {
+          type: "object",
+          additionalProperties: false,
+          required: ["token", "ttlMs"],
+          properties: { token: { $ref: "#/components/schemas/Token" }, ttlMs: ttl },
+        },
+        ReleaseRequest: {
+          type: "object",
+          additionalProperties: false,
+          required: ["token"],
+          properties: { token: { $ref: "#/components/schemas/Token" } },
+        },
+        Grant: {
+          type: "object",
+          required: ["key", "token", "fence", "expiresAt", "ttlMs"],
+          properties: {
+            key: { type: "string" },
+            token: { $ref: "#/components/schemas/Token" },
+            fence: { type: "integer", minimum: 1, description: "Strictly increasing per key; a safe integer." },
+            expiresAt: { type: "integer", description: "Epoch ms, as the backend's authority clock states it." },
+            ttlMs: { type: "integer", minimum: 1, description: "TTL actually granted (may be above the request)." },
+          },
+        },
+        Released: { type: "object", required: ["released"], properties: { released: { const: true } } },
+        LockState: {
+          oneOf: [
+            {
+              type: "object",
+              required: ["key", "held", "fence", "expiresAt"],
+              properties: {
+                key: { type: "string" },
+                held: { const: true },
+                fence: { type: "integer" },
+                expiresAt: { type: "integer" },
+                owner: { type: "string" },
+              },
+            },
+            {
+              type: "object",
+              required: ["key", "held"],
+              properties: { key: { type: "string" }, held: { const: false } },
+            },
+          ],
+        },
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: { type: "string" },
+            message: { type: "string" },
+            retryAfterMs: { type: "integer", minimum: 0 },
+          },
+        },
+      },
+    },
+  };
+}
