@@ -1,12 +1,38 @@
 /**
- * The Cloudflare Worker entry (`main` in `wrangler.toml`): exports the lock
- * object class the `LOCKS` binding names. The HTTP service replaces the
- * default export.
+ * The Cloudflare Worker entry (`main` in `wrangler.toml`): the HTTP lock
+ * service over the `LOCKS` Durable Object namespace, and the lock object
+ * class that binding names. Configured by the Worker's vars and secrets
+ * (`EDGELOCK_API_TOKENS`, see `docs/http.md`).
  */
+import type { Hono } from "hono";
+import { durableObjectAdapter, type LockObjectNamespace } from "../../adapters/durable-object/index.js";
+import { createLockService } from "../http/app.js";
+import { serviceOptionsFromEnv } from "../http/config.js";
+
 export { LockDurableObject } from "../../adapters/durable-object/object.js";
 
+/** The Worker's bindings. */
+export interface WorkerEnv {
+  readonly LOCKS: LockObjectNamespace;
+  readonly [name: string]: unknown;
+}
+
+// One service per bindings object: workerd hands the same `env` to every
+// request of an isolate, so tokens are parsed and hashed once.
+let current: { env: WorkerEnv; app: Hono } | undefined;
+
 export default {
-  fetch(): Response {
-    return new Response("Not Found", { status: 404 });
+  async fetch(request: Request, env: WorkerEnv): Promise<Response> {
+    if (current?.env !== env) {
+      try {
+        const adapter = durableObjectAdapter({ namespace: env.LOCKS });
+        current = { env, app: createLockService(serviceOptionsFromEnv(env, adapter)) };
+      } catch (error) {
+        // Bad configuration: tell the operator in the logs, never the caller.
+        console.error("edgelock: the lock service is misconfigured:", error);
+        return Response.json({ error: "misconfigured" }, { status: 500, headers: { "Cache-Control": "no-store" } });
+      }
+    }
+    return current.app.fetch(request, env);
   },
 };
