@@ -1,0 +1,323 @@
+/**
+ * The lock protocol over blob leases. One blob per key; the lease is the
+ * lock (Azure's clock expires it); the fence lives in the blob's metadata
+ * and is bumped under the new lease with `If-Match`, once per grant.
+ *
+ * @module
+ */
+import { BackendError, InvalidArgumentError } from "../../src/errors.js";
+import type {
+  AdapterAcquireRequest,
+  AdapterAcquireResult,
+  AdapterExtendRequest,
+  AdapterExtendResult,
+  AdapterReleaseRequest,
+  AdapterReleaseResult,
+  LockState,
+} from "../../src/types.js";
+import { blobNameFor } from "./blob-names.js";
+import { holderTag, leaseIdFor } from "./lease-id.js";
+import { type LockRecord, readRecord, recordHeaders } from "./lock-metadata.js";
+import { answerError, type BlobAnswer, type BlobRest, serverNow } from "./rest.js";
+
+/** Azure's bounds on a finite lease, in seconds. */
+export const MIN_LEASE_SECONDS = 15;
+export const MAX_LEASE_SECONDS = 60;
+/** How many blobs' last-seen state an adapter remembers (it saves a read per acquire). */
+const KNOWN_LIMIT = 1_000;
+/** Rounds of create-and-retry or re-read before giving up on an operation. */
+const ROUNDS = 4;
+
+/** A blob's metadata as of an ETag. */
+interface Known {
+  readonly etag: string;
+  readonly record: LockRecord;
+}
+
+export interface BlobLocksOptions {
+  readonly rest: BlobRest;
+  readonly container: string;
+  readonly prefix: string;
+  readonly createContainer: boolean;
+}
+
+/** Whole seconds of lease for a TTL: rounded up, at least 15, at most 60. */
+export function leaseSeconds(ttlMs: number): number {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
+    throw new InvalidArgumentError(`ttlMs must be a positive integer number of milliseconds, got ${ttlMs}`);
+  }
+  const seconds = Math.max(MIN_LEASE_SECONDS, Math.ceil(ttlMs / 1000));
+  if (seconds > MAX_LEASE_SECONDS) {
+    throw new InvalidArgumentError(
+      `ttlMs ${ttlMs} is longer than an Azure lease can last (${MAX_LEASE_SECONDS} s); use extend or withLock's auto-extend`,
+    );
+  }
+  return seconds;
+}
+
+export class BlobLocks {
+  readonly #rest: BlobRest;
+  readonly #container: string;
+  readonly #prefix: string;
+  readonly #createContainer: boolean;
+  // Metadata this instance last wrote or read, by blob. Lease operations do not
+  // change a blob's ETag, so when a lease answer carries the remembered ETag,
+  // the remembered metadata is current and need not be read again.
+  readonly #known = new Map<string, Known>();
+
+  constructor(options: BlobLocksOptions) {
+    this.#rest = options.rest;
+    this.#container = options.container;
+    this.#prefix = options.prefix;
+    this.#createContainer = options.createContainer;
+  }
+
+  async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+    const seconds = leaseSeconds(ttlMs);
+    const blob = this.#blob(key);
+    const leaseId = await leaseIdFor(token);
+    const holder = await holderTag(leaseId);
+
+    // 1. The lease: granted if the blob is free, expired, or already leased
+    //    with this id (a retry after a lost answer).
+    const leased = await this.#takeLease(blob, leaseId, seconds, undefined, signal);
+    if (leased.status === 409 && isLeasedByOther(leased.code)) return { ok: false, reason: "held" };
+    if (!isSuccess(leased)) throw answerError(leased, `acquire lease on ${blob}`, true);
+    const granted = { ttlMs: seconds * 1000, expiresAt: serverNow(leased) + seconds * 1000 };
+
+    // 2. The fence: already ours if the metadata names this lease (an earlier
+    //    attempt got this far), else the next one, written under the lease.
+    let etag = leased.headers.get("etag") ?? "";
+    for (let round = 0; round < ROUNDS; round++) {
+      const remembered = this.#known.get(blob);
+      const current = remembered && remembered.etag === etag ? remembered : await this.#read(blob, signal);
+      if (!current) throw new BackendError(`lock blob ${blob} vanished while leased`, { maybeApplied: true });
+      if (current.record.holder === holder) return { ok: true, fence: current.record.fence, ...granted };
+
+      const record: LockRecord = { fence: current.record.fence + 1, holder, owner, ...granted };
+      if (!Number.isSafeInteger(record.fence)) {
+        throw new BackendError(`fence of ${blob} exhausted the safe integers`, {
+          maybeApplied: false,
+          retryable: false,
+        });
+      }
+      const written = await this.#rest.send({
+        method: "PUT",
+        path: this.#path(blob),
+        query: { comp: "metadata" },
+        headers: { ...recordHeaders(record), "x-ms-lease-id": leaseId, "if-match": current.etag },
+        signal,
+        what: `write the fence of ${blob}`,
+      });
+      if (isSuccess(written)) {
+        const etag = written.headers.get("etag");
+        if (etag) this.#remember(blob, etag, record);
+        return { ok: true, fence: record.fence, ...granted };
+      }
+      // Only the lease holder can write, so a changed ETag means a concurrent
+      // attempt of this same acquire wrote first: read again, and find it.
+      if (written.status === 412 && written.code === "ConditionNotMet") {
+        etag = "";
+        continue;
+      }
+      // The lease was broken or lost between the two requests: no grant.
+      if (written.status === 412 && isLeaseMismatch(written.code)) return { ok: false, reason: "held" };
+      throw answerError(written, `write the fence of ${blob}`, true);
+    }
+    throw new BackendError(`the metadata of ${blob} kept changing under the lease`, { maybeApplied: true });
+  }
+
+  async extend({ key, token, ttlMs, signal }: AdapterExtendRequest): Promise<AdapterExtendResult> {
+    const seconds = leaseSeconds(ttlMs);
+    const blob = this.#blob(key);
+    const leaseId = await leaseIdFor(token);
+    const holder = await holderTag(leaseId);
+
+    let current = this.#known.get(blob);
+    if (current?.record.holder !== holder) {
+      const read = await this.#readWithLease(blob, signal);
+      if (!read || read.record.holder !== holder || !read.leased) return { ok: false, reason: "not_held" };
+      current = read;
+    }
+    // Acquire with the active lease id sets a new duration (renew would keep
+    // the original one). `If-Match` on the metadata of our own grant refuses
+    // it once anyone else has been granted the key since.
+    const answer = await this.#takeLease(blob, leaseId, seconds, current.etag, signal);
+    if (isSuccess(answer)) {
+      return {
+        ok: true,
+        fence: current.record.fence,
+        ttlMs: seconds * 1000,
+        expiresAt: serverNow(answer) + seconds * 1000,
+      };
+    }
+    if (
+      (answer.status === 409 && isLeasedByOther(answer.code)) ||
+      (answer.status === 412 && answer.code === "ConditionNotMet") ||
+      (answer.status === 404 && answer.code === "BlobNotFound")
+    ) {
+      this.#known.delete(blob);
+      return { ok: false, reason: "not_held" };
+    }
+    throw answerError(answer, `extend the lease on ${blob}`, true);
+  }
+
+  async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
+    const blob = this.#blob(key);
+    const leaseId = await leaseIdFor(token);
+    const answer = await this.#rest.send({
+      method: "PUT",
+      path: this.#path(blob),
+      query: { comp: "lease" },
+      headers: { "x-ms-lease-action": "release", "x-ms-lease-id": leaseId },
+      signal,
+      what: `release the lease on ${blob}`,
+    });
+    if (isSuccess(answer)) return { ok: true };
+    // Azure answers LeaseNotPresentWithLeaseOperation for a lease already
+    // released; Azurite answers LeaseIdMismatchWithLeaseOperation.
+    if (
+      (answer.status === 409 && isLeaseMismatch(answer.code)) ||
+      (answer.status === 404 && answer.code === "BlobNotFound")
+    ) {
+      return { ok: false, reason: "not_held" };
+    }
+    throw answerError(answer, `release the lease on ${blob}`, true);
+  }
+
+  async inspect(key: string, signal?: AbortSignal): Promise<LockState> {
+    const blob = this.#blob(key);
+    const read = await this.#readWithLease(blob, signal);
+    if (!read?.leased) return { held: false };
+    const { record, now } = read;
+    // Azure does not say when a lease ends. The grant's expiry is exact until
+    // the holder extends; after that, the holder's TTL from now is the best
+    // estimate (extends normally repeat the TTL).
+    const expiresAt =
+      record.expiresAt !== undefined && record.expiresAt > now
+        ? record.expiresAt
+        : now + (record.ttlMs ?? MAX_LEASE_SECONDS * 1000);
+    return { held: true, fence: record.fence, expiresAt, owner: record.owner };
+  }
+
+  #blob(key: string): string {
+    return blobNameFor(this.#prefix, key);
+  }
+
+  #path(blob: string): string {
+    return `${this.#container}/${blob}`;
+  }
+
+  /** Lease acquire with a proposed id; creates the blob (and container, if allowed) on first use. */
+  async #takeLease(
+    blob: string,
+    leaseId: string,
+    seconds: number,
+    ifMatch: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<BlobAnswer> {
+    for (let round = 0; ; round++) {
+      const answer = await this.#rest.send({
+        method: "PUT",
+        path: this.#path(blob),
+        query: { comp: "lease" },
+        headers: {
+          "x-ms-lease-action": "acquire",
+          "x-ms-lease-duration": String(seconds),
+          "x-ms-proposed-lease-id": leaseId,
+          ...(ifMatch === undefined ? {} : { "if-match": ifMatch }),
+        },
+        signal,
+        what: `acquire lease on ${blob}`,
+      });
+      if (answer.status !== 404 || ifMatch !== undefined || round >= ROUNDS) return answer;
+      if (answer.code === "BlobNotFound") await this.#createBlob(blob, signal);
+      else if (answer.code === "ContainerNotFound" && this.#createContainer) await this.#createContainerNow(signal);
+      else return answer;
+    }
+  }
+
+  /** Create the empty lock blob unless it exists (`If-None-Match: *`: racing creators are fine). */
+  async #createBlob(blob: string, signal: AbortSignal | undefined): Promise<void> {
+    const answer = await this.#rest.send({
+      method: "PUT",
+      path: this.#path(blob),
+      headers: { "x-ms-blob-type": "BlockBlob", "if-none-match": "*" },
+      signal,
+      what: `create lock blob ${blob}`,
+    });
+    if (isSuccess(answer) || answer.status === 409 || answer.status === 412) return;
+    if (answer.code === "ContainerNotFound" && this.#createContainer) return this.#createContainerNow(signal);
+    throw answerError(answer, `create lock blob ${blob}`, true);
+  }
+
+  async #createContainerNow(signal: AbortSignal | undefined): Promise<void> {
+    const answer = await this.#rest.send({
+      method: "PUT",
+      path: this.#container,
+      query: { restype: "container" },
+      signal,
+      what: `create container ${this.#container}`,
+    });
+    if (isSuccess(answer) || (answer.status === 409 && answer.code === "ContainerAlreadyExists")) return;
+    throw answerError(answer, `create container ${this.#container}`, true);
+  }
+
+  /** Get Blob Properties: metadata, ETag and lease state; `undefined` if there is no blob. */
+  async #readWithLease(
+    blob: string,
+    signal: AbortSignal | undefined,
+  ): Promise<(Known & { leased: boolean; now: number }) | undefined> {
+    const answer = await this.#rest.send({
+      method: "HEAD",
+      path: this.#path(blob),
+      signal,
+      what: `read lock blob ${blob}`,
+    });
+    if (answer.status === 404 && answer.code !== "ContainerNotFound") return undefined;
+    if (answer.status === 404 && this.#createContainer) return undefined;
+    if (!isSuccess(answer)) throw answerError(answer, `read lock blob ${blob}`, false);
+    const etag = answer.headers.get("etag");
+    if (!etag) {
+      throw new BackendError(`the properties of ${blob} carry no ETag`, { maybeApplied: false, retryable: false });
+    }
+    const known = this.#remember(blob, etag, readRecord(answer.headers));
+    // "breaking" still holds the lease until its break period ends.
+    const state = answer.headers.get("x-ms-lease-state");
+    return { ...known, leased: state === "leased" || state === "breaking", now: serverNow(answer) };
+  }
+
+  async #read(blob: string, signal: AbortSignal | undefined): Promise<Known | undefined> {
+    return this.#readWithLease(blob, signal);
+  }
+
+  #remember(blob: string, etag: string, record: LockRecord): Known {
+    const known = { etag, record };
+    this.#known.delete(blob);
+    this.#known.set(blob, known);
+    if (this.#known.size > KNOWN_LIMIT) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
+    return known;
+  }
+}
+
+function isSuccess(answer: BlobAnswer): boolean {
+  return answer.status >= 200 && answer.status < 300;
+}
+
+/** Acquire refused because another lease is active (or being broken). */
+function isLeasedByOther(code: string | undefined): boolean {
+  return code === "LeaseAlreadyPresent" || code === "LeaseIsBreakingAndCannotBeAcquired";
+}
+
+function isLeaseMismatch(code: string | undefined): boolean {
+  return (
+    code === "LeaseIdMismatchWithLeaseOperation" ||
+    code === "LeaseNotPresentWithLeaseOperation" ||
+    code === "LeaseIdMismatchWithBlobOperation" ||
+    code === "LeaseNotPresentWithBlobOperation" ||
+    code === "LeaseLost"
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * `edgelock/azure-blob`: locks as blob leases in an Azure Storage container,
+ * over the Blob REST API and `fetch` only, so it runs on Azure Functions,
+ * Node, Workers, Deno and Bun alike.
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "../../src/errors.js";
+import type { AdapterCapabilities, LockAdapter } from "../../src/types.js";
+import { BlobLocks, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from "./blob-locks.js";
+import { checkContainer, checkPrefix } from "./blob-names.js";
+import { parseConnectionString } from "./connection-string.js";
+import { type BlobAuth, BlobRest } from "./rest.js";
+import { SharedKeySigner } from "./shared-key.js";
+
+export { DEVELOPMENT_ACCOUNT, type ParsedConnectionString, parseConnectionString } from "./connection-string.js";
+export { leaseIdFor } from "./lease-id.js";
+export { AZURE_API_VERSION } from "./rest.js";
+
+/** Container used when none is named. */
+export const AZURE_DEFAULT_CONTAINER = "edgelock-locks";
+/** Blob name prefix used when none is named. */
+export const AZURE_DEFAULT_PREFIX = "locks/";
+
+/** Options of {@link azureBlobAdapter}. Give a connection string, or an endpoint and credentials. */
+export interface AzureBlobAdapterOptions {
+  /**
+   * A storage connection string as the portal shows it
+   * (`DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…;EndpointSuffix=…`,
+   * or with `BlobEndpoint` / `SharedAccessSignature`, or `UseDevelopmentStorage=true`).
+   */
+  readonly connectionString?: string;
+  /**
+   * Blob service endpoint, e.g. `https://acct.blob.core.windows.net`, or
+   * path-style `http://127.0.0.1:10000/devstoreaccount1` for Azurite.
+   */
+  readonly endpoint?: string;
+  /** Storage account name; needed with `accountKey` when it is not the endpoint's first host label. */
+  readonly accountName?: string;
+  /** Account key (base64), for SharedKey authorisation. */
+  readonly accountKey?: string;
+  /** SAS token (with or without the leading `?`); needs read, write and create permissions on the container. */
+  readonly sasToken?: string;
+  /**
+   * Microsoft Entra ID access token for `https://storage.azure.com/`, or a
+   * function returning a fresh one (called before every request; cache inside it).
+   */
+  readonly bearerToken?: string | (() => string | Promise<string>);
+  /** Container holding the lock blobs. Default {@link AZURE_DEFAULT_CONTAINER}. */
+  readonly container?: string;
+  /** Prefix of the lock blobs' names. Default {@link AZURE_DEFAULT_PREFIX}. */
+  readonly prefix?: string;
+  /**
+   * Create the container on first use if it is missing. Default `false`: a
+   * missing container is a deployment mistake and fails with `BackendRejectedError`.
+   */
+  readonly createContainer?: boolean;
+  /** The `fetch` to send requests with. Default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * Locks as Azure blob leases. One blob per key; Azure's clock expires the
+ * lease (15–60 s, TTLs rounded up to whole seconds); fences are a counter in
+ * the blob's metadata, bumped under the new lease.
+ *
+ * @example
+ * ```ts
+ * import { createLocker } from "edgelock";
+ * import { azureBlobAdapter } from "edgelock/azure-blob";
+ *
+ * const locker = createLocker({
+ *   adapter: azureBlobAdapter({ connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING }),
+ * });
+ * const result = await locker.withLock("nightly-report", async (lease) => runReport(lease.fence), { ttlMs: 30_000 });
+ * ```
+ */
+export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter {
+  if (!options || typeof options !== "object") throw new InvalidArgumentError("azureBlobAdapter needs options");
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== "function") throw new InvalidArgumentError("no fetch available: pass options.fetch");
+  const { endpoint, auth } = resolveAccess(options);
+  const locks = new BlobLocks({
+    rest: new BlobRest(endpoint, auth, (input, init) => fetchImpl(input, init)),
+    container: checkContainer(options.container ?? AZURE_DEFAULT_CONTAINER),
+    prefix: checkPrefix(options.prefix ?? AZURE_DEFAULT_PREFIX),
+    createContainer: options.createContainer ?? false,
+  });
+
+  const capabilities: AdapterCapabilities = {
+    name: "azure-blob",
+    clock: "backend",
+    clockSkewMarginMs: 0,
+    ttl: { minMs: MIN_LEASE_SECONDS * 1000, maxMs: MAX_LEASE_SECONDS * 1000, granularityMs: 1000 },
+    fencing: { native: false },
+    pushWakeups: false,
+    // acquire: lease + fence write (+1 read when another instance granted the key last);
+    // extend: one lease call (+1 read on an instance that did not grant it).
+    requestsPerOperation: { acquire: 2, extend: 1, release: 1, inspect: 1 },
+  };
+
+  return {
+    capabilities,
+    acquire: (request) => locks.acquire(request),
+    extend: (request) => locks.extend(request),
+    release: (request) => locks.release(request),
+    inspect: (key, callOptions) => locks.inspect(key, callOptions?.signal),
+  };
+}
+
+function resolveAccess(options: AzureBlobAdapterOptions): { endpoint: string; auth: BlobAuth } {
+  const parsed = options.connectionString === undefined ? undefined : parseConnectionString(options.connectionString);
+  const endpointText = options.endpoint ?? parsed?.blobEndpoint;
+  if (!endpointText) throw new InvalidArgumentError("azureBlobAdapter needs connectionString or endpoint");
+  let url: URL;
+  try {
+    url = new URL(endpointText);
+  } catch (cause) {
+    throw new InvalidArgumentError(`endpoint is not a URL: ${JSON.stringify(endpointText)}`, { cause });
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+    throw new InvalidArgumentError(`endpoint must be an http(s) URL without query or fragment, got ${endpointText}`);
+  }
+  const endpoint = url.href.replace(/\/+$/, "");
+
+  const bearer = options.bearerToken;
+  if (bearer !== undefined) {
+    if (typeof bearer === "string" && bearer !== "") return { endpoint, auth: { kind: "bearer", token: () => bearer } };
+    if (typeof bearer === "function") return { endpoint, auth: { kind: "bearer", token: bearer } };
+    throw new InvalidArgumentError("bearerToken must be a non-empty string or a function returning one");
+  }
+  const accountKey = options.accountKey ?? parsed?.accountKey;
+  if (accountKey !== undefined) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(accountKey)) throw new InvalidArgumentError("accountKey must be base64");
+    const accountName = options.accountName ?? parsed?.accountName ?? url.hostname.split(".")[0];
+    if (!accountName || /^\d+$/.test(accountName)) {
+      throw new InvalidArgumentError("accountName is needed with accountKey for this endpoint");
+    }
+    return { endpoint, auth: { kind: "shared-key", signer: new SharedKeySigner(accountName, accountKey) } };
+  }
+  const sas = options.sasToken ?? parsed?.sasToken;
+  if (sas !== undefined && sas.replace(/^\?/, "") !== "") {
+    return { endpoint, auth: { kind: "sas", query: new URLSearchParams(sas.replace(/^\?/, "")) } };
+  }
+  throw new InvalidArgumentError("azureBlobAdapter needs accountKey, sasToken or bearerToken (or a connection string)");
+}
