@@ -102,7 +102,10 @@ export function createLockService(options: LockServiceOptions): Hono {
 
   routes.all("/v1/locks/*", async (c) => {
     // The raw path, not Hono's decoded one: the key is decoded exactly once, strictly.
-    const segments = new URL(c.req.url).pathname.slice(basePath.length + "/v1/locks/".length).split("/");
+    const pathname = new URL(c.req.url).pathname;
+    const prefix = `${basePath}/v1/locks/`;
+    if (!pathname.startsWith(prefix)) return notFound(c);
+    const segments = pathname.slice(prefix.length).split("/");
     const [segment, action, ...rest] = segments;
     const operation = routeOf(action, rest.length);
     if (segment === undefined || operation === undefined) return notFound(c);

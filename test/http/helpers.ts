@@ -1,0 +1,50 @@
+import type { Hono } from "hono";
+
+/** An answer, with its body parsed as JSON (every answer of the service is JSON). */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly json: Record<string, unknown>;
+  readonly text: string;
+}
+
+export interface CallOptions {
+  readonly token?: string | undefined;
+  /** Sent as JSON unless it is already a string, a stream or bytes. */
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** One in-process request to the service, as a client would send it. */
+export async function call(app: Hono, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const raw = options.body;
+  const body =
+    raw === undefined || typeof raw === "string" || raw instanceof ReadableStream || raw instanceof Uint8Array
+      ? raw
+      : JSON.stringify(raw);
+  const init: RequestInit & { duplex?: "half" } = { method, headers };
+  if (body !== undefined) init.body = body as BodyInit;
+  if (body instanceof ReadableStream) init.duplex = "half";
+  const response = await app.request(path, init);
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  if (text !== "") json = JSON.parse(text) as Record<string, unknown>;
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+/** A readable stream of `size` bytes in 1 KiB chunks, with no declared length. */
+export function streamOf(size: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const chunk = new Uint8Array(Math.min(1024, size - sent)).fill(0x20);
+      sent += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
