@@ -11,6 +11,14 @@ import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource } from "./support/sou
 
 // The root wrangler.toml is the Cloudflare template; read it the way wrangler does.
 const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+interface Migration {
+  readonly tag: string;
+  readonly new_classes?: string[];
+  readonly new_sqlite_classes?: string[];
+  readonly deleted_classes?: string[];
+  readonly renamed_classes?: Array<{ from: string; to: string }>;
+}
+const migrations = config.migrations as Migration[];
 const main = config.main === undefined ? undefined : relative(ROOT, config.main);
 
 describe("wrangler.toml (Cloudflare: Worker + lock Durable Object)", () => {
@@ -23,14 +31,14 @@ describe("wrangler.toml (Cloudflare: Worker + lock Durable Object)", () => {
   });
 
   it("creates the class SQLite-backed, and no migration ever deletes, renames or KV-backs it", () => {
-    const sqlite = config.migrations.flatMap((migration) => migration.new_sqlite_classes ?? []);
+    const sqlite = migrations.flatMap((migration) => migration.new_sqlite_classes ?? []);
     expect(sqlite).toContain(DURABLE_OBJECT_CLASS);
-    for (const migration of config.migrations) {
+    for (const migration of migrations) {
       expect(migration.new_classes ?? []).not.toContain(DURABLE_OBJECT_CLASS);
       expect(migration.deleted_classes ?? []).not.toContain(DURABLE_OBJECT_CLASS);
       expect((migration.renamed_classes ?? []).map((rename) => rename.from)).not.toContain(DURABLE_OBJECT_CLASS);
     }
-    const tags = config.migrations.map((migration) => migration.tag);
+    const tags = migrations.map((migration) => migration.tag);
     expect(new Set(tags).size).toBe(tags.length);
   });
 

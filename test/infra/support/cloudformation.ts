@@ -55,12 +55,12 @@ export const cloudFormationTags: Tags = ["Ref", "Condition", ...FUNCTIONS].flatM
   {
     tag: `!${name}`,
     collection: "seq" as const,
-    resolve: (value: YAMLSeq.Parsed) => ({ [longForm(name)]: value.toJSON() }),
+    resolve: (value: YAMLMap.Parsed | YAMLSeq.Parsed) => ({ [longForm(name)]: value.toJSON() }),
   },
   {
     tag: `!${name}`,
     collection: "map" as const,
-    resolve: (value: YAMLMap.Parsed) => ({ [longForm(name)]: value.toJSON() }),
+    resolve: (value: YAMLMap.Parsed | YAMLSeq.Parsed) => ({ [longForm(name)]: value.toJSON() }),
   },
 ]);
 
