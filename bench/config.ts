@@ -33,7 +33,7 @@ export const config: BenchConfig = {
   warmupCycles: quick ? 3 : 20,
   contenders: 16,
   handoffs: quick ? 32 : 160,
-  rounds: quick ? 1 : 3,
+  rounds: quick ? 2 : 3,
   manyKeys: 64,
   manyKeysConcurrency: 16,
   manyKeysCycles: quick ? 128 : 640,

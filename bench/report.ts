@@ -57,6 +57,7 @@ export function resultsTable(results: readonly DriverResult[]): string {
       "contended req / acquisition",
       "contended wait p50 / p99 ms",
       "many keys cycles/s",
+      "many keys req / cycle",
     ],
     results.map((r) => {
       const u = r.uncontended;
@@ -73,6 +74,7 @@ export function resultsTable(results: readonly DriverResult[]): string {
         count(Number(r.contention.requestsPerAcquisition.toFixed(2))),
         `${ms(r.contention.waitP50)} / ${ms(r.contention.waitP99)}`,
         rate(r.manyKeys.cyclesPerSecond),
+        count(Number(r.manyKeys.requestsPerCycle.toFixed(2))),
       ];
     }),
   );

@@ -13,31 +13,71 @@ import { config, selected } from "./config.js";
 import type { LockDriver } from "./driver.js";
 import { now } from "./measure.js";
 import { bundleTable, type DriverResult, type PeerPair, ratioTable, resultsTable } from "./report.js";
-import { contention } from "./scenarios/contention.js";
-import { manyKeys } from "./scenarios/many-keys.js";
-import { uncontended } from "./scenarios/uncontended.js";
+import { ContentionSamples, contentionRound } from "./scenarios/contention.js";
+import { ManyKeysSamples, manyKeysRound } from "./scenarios/many-keys.js";
+import { UncontendedSamples, uncontendedRound } from "./scenarios/uncontended.js";
 import { BACKENDS, PEER_PAIRS } from "./targets.js";
 import { workerSize } from "./worker-size.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function runDriver(driver: LockDriver): Promise<DriverResult> {
-  const body = async (): Promise<DriverResult> => {
-    const started = now();
-    const u = await uncontended(driver, config);
-    const c = await contention(driver, config);
-    const m = await manyKeys(driver, config);
-    log(`  ${driver.name}: done in ${((now() - started) / 1000).toFixed(1)} s`);
-    return {
-      name: driver.name,
-      backend: driver.backend,
-      counting: driver.counting,
-      uncontended: u,
-      contention: c,
-      manyKeys: m,
+interface Running {
+  readonly driver: LockDriver;
+  readonly uncontended: UncontendedSamples;
+  readonly contention: ContentionSamples;
+  readonly manyKeys: ManyKeysSamples;
+  failed?: string;
+}
+
+/**
+ * Run every scenario round by round, alternating the drivers that share a
+ * backend (A B, B A, A B…), so that noise from the shared machine and
+ * warm-up order weigh on edgelock and its peer alike.
+ */
+async function runDrivers(drivers: readonly LockDriver[], results: DriverResult[], problems: string[]): Promise<void> {
+  const running: Running[] = drivers.map((driver) => ({
+    driver,
+    uncontended: new UncontendedSamples(),
+    contention: new ContentionSamples(),
+    manyKeys: new ManyKeysSamples(),
+  }));
+  const phases: ((r: Running, round: number) => Promise<void>)[] = [
+    (r, round) => uncontendedRound(r.driver, config, r.uncontended, round === 0 ? config.warmupCycles : 0),
+    (r, round) => contentionRound(r.driver, config, r.contention, round),
+    (r) => manyKeysRound(r.driver, config, r.manyKeys),
+  ];
+  for (const phase of phases) {
+    for (let round = 0; round < config.rounds; round++) {
+      const order = round % 2 === 0 ? running : [...running].reverse();
+      for (const r of order) {
+        if (r.failed) continue;
+        try {
+          const body = () => phase(r, round);
+          await (r.driver.scope ? r.driver.scope(body) : body());
+        } catch (error) {
+          r.failed = describe(error);
+          problems.push(`${r.driver.name}: FAILED, ${r.failed}`);
+          log(`! ${r.driver.name}: FAILED, ${r.failed}`);
+        }
+      }
+    }
+  }
+  for (const r of running) {
+    if (r.failed) continue;
+    const { name, backend, counting } = r.driver;
+    const result = {
+      name,
+      backend,
+      counting,
+      uncontended: r.uncontended.result(),
+      contention: r.contention.result(),
+      manyKeys: r.manyKeys.result(),
     };
-  };
-  return driver.scope ? driver.scope(body) : body();
+    results.push(result);
+    log(
+      `  ${name}: acquire p50 ${result.uncontended.acquire.latency.p50.toFixed(2)} ms, ${result.contention.handoffsPerSecond.toFixed(1)} hand-offs/s`,
+    );
+  }
 }
 
 async function runBackend(backend: Backend, results: DriverResult[], problems: string[]): Promise<void> {
@@ -48,24 +88,19 @@ async function runBackend(backend: Backend, results: DriverResult[], problems: s
     return;
   }
   log(`• ${backend.name}: starting`);
+  const begun = now();
   let started: Started | undefined;
   try {
     started = await backend.start();
-    for (const driver of started.drivers) {
-      try {
-        results.push(await runDriver(driver));
-      } catch (error) {
-        problems.push(`${driver.name}: FAILED, ${describe(error)}`);
-        log(`! ${driver.name}: FAILED, ${describe(error)}`);
-      } finally {
-        await driver.close();
-      }
-    }
+    await runDrivers(started.drivers, results, problems);
   } catch (error) {
     problems.push(`${backend.name}: FAILED to start, ${describe(error)}`);
     log(`! ${backend.name}: FAILED to start, ${describe(error)}`);
   } finally {
+    for (const driver of started?.drivers ?? [])
+      await driver.close().catch((error: unknown) => log(`! close: ${describe(error)}`));
     await started?.stop();
+    log(`  ${backend.name}: ${((now() - begun) / 1000).toFixed(1)} s`);
   }
 }
 

@@ -14,30 +14,38 @@ export interface ManyKeysResult {
   readonly requestsPerCycle: number;
 }
 
-export async function manyKeys(driver: LockDriver, config: BenchConfig): Promise<ManyKeysResult> {
-  const rates: number[] = [];
-  let requests = 0;
-  let cycles = 0;
+export class ManyKeysSamples {
+  readonly rounds: { cycles: number; seconds: number; requests: number }[] = [];
+
+  result(): ManyKeysResult {
+    const cycles = this.rounds.reduce((sum, r) => sum + r.cycles, 0);
+    const requests = this.rounds.reduce((sum, r) => sum + r.requests, 0);
+    return {
+      cyclesPerSecond: median(this.rounds.map((r) => r.cycles / r.seconds)),
+      requestsPerCycle: requests / cycles,
+    };
+  }
+}
+
+export async function manyKeysRound(driver: LockDriver, config: BenchConfig, samples: ManyKeysSamples): Promise<void> {
   const perWorker = Math.ceil(config.manyKeysCycles / config.manyKeysConcurrency);
   const keysPerWorker = config.manyKeys / config.manyKeysConcurrency;
-  for (let round = 0; round < config.rounds; round++) {
-    const before = driver.meter.requests;
-    const start = now();
-    await Promise.all(
-      Array.from({ length: config.manyKeysConcurrency }, async (_, w) => {
-        for (let i = 0; i < perWorker; i++) {
-          // Worker w owns keys w, w+C, w+2C…: parallel, never contended.
-          const key = `many-${w + (i % keysPerWorker) * config.manyKeysConcurrency}`;
-          const held = await driver.tryAcquire(key, config.ttlMs);
-          if (!held) throw new Error(`${driver.name}: uncontended key "${key}" was refused`);
-          await held.release();
-        }
-      }),
-    );
-    const done = perWorker * config.manyKeysConcurrency;
-    rates.push(done / ((now() - start) / 1000));
-    requests += driver.meter.requests - before;
-    cycles += done;
-  }
-  return { cyclesPerSecond: median(rates), requestsPerCycle: requests / cycles };
+  const before = driver.meter.requests;
+  const start = now();
+  await Promise.all(
+    Array.from({ length: config.manyKeysConcurrency }, async (_, w) => {
+      for (let i = 0; i < perWorker; i++) {
+        // Worker w owns keys w, w+C, w+2C…: parallel, never contended.
+        const key = `many-${w + (i % keysPerWorker) * config.manyKeysConcurrency}`;
+        const held = await driver.tryAcquire(key, config.ttlMs);
+        if (!held) throw new Error(`${driver.name}: uncontended key "${key}" was refused`);
+        await held.release();
+      }
+    }),
+  );
+  samples.rounds.push({
+    cycles: perWorker * config.manyKeysConcurrency,
+    seconds: (now() - start) / 1000,
+    requests: driver.meter.requests - before,
+  });
 }

@@ -18,19 +18,33 @@ export interface UncontendedResult {
   readonly release: OperationResult;
 }
 
-export async function uncontended(driver: LockDriver, config: BenchConfig): Promise<UncontendedResult> {
-  const key = "uncontended";
-  const ops = { acquire: new Sample(), extend: new Sample(), release: new Sample() };
-  const total = config.warmupCycles + config.uncontendedCycles;
-  for (let i = 0; i < total; i++) {
-    // Warm-up cycles (connections, script loading, table creation) are run but not kept.
-    const keep = i >= config.warmupCycles;
-    const held = await ops.acquire.time(driver, keep, () => driver.tryAcquire(key, config.ttlMs));
-    if (!held) throw new Error(`${driver.name}: uncontended acquire of "${key}" was refused`);
-    await ops.extend.time(driver, keep, () => held.extend(config.ttlMs));
-    await ops.release.time(driver, keep, () => held.release());
+/** Raw samples of one driver, accumulated over rounds. */
+export class UncontendedSamples {
+  readonly acquire = new Sample();
+  readonly extend = new Sample();
+  readonly release = new Sample();
+
+  result(): UncontendedResult {
+    return { acquire: this.acquire.result(), extend: this.extend.result(), release: this.release.result() };
   }
-  return { acquire: ops.acquire.result(), extend: ops.extend.result(), release: ops.release.result() };
+}
+
+/** One round: `cycles` measured cycles, after `warmup` unmeasured ones (connections, scripts, tables). */
+export async function uncontendedRound(
+  driver: LockDriver,
+  config: BenchConfig,
+  samples: UncontendedSamples,
+  warmup: number,
+): Promise<void> {
+  const key = "uncontended";
+  const cycles = Math.ceil(config.uncontendedCycles / config.rounds);
+  for (let i = 0; i < warmup + cycles; i++) {
+    const keep = i >= warmup;
+    const held = await samples.acquire.time(driver, keep, () => driver.tryAcquire(key, config.ttlMs));
+    if (!held) throw new Error(`${driver.name}: uncontended acquire of "${key}" was refused`);
+    await samples.extend.time(driver, keep, () => held.extend(config.ttlMs));
+    await samples.release.time(driver, keep, () => held.release());
+  }
 }
 
 class Sample {
