@@ -11,9 +11,10 @@ import type {
   LockState,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
-import type { AcquireAnswer, GrantAnswer, LockObjectRpc } from "./protocol.js";
+import { type AcquireAnswer, type AcquireCall, type GrantAnswer, type LockObjectStub, WAIT_URL } from "./protocol.js";
 
 export type * from "./protocol.js";
+export { WAIT_URL } from "./protocol.js";
 
 /** The binding name the bundled `wrangler.toml` gives the lock namespace. */
 export const DURABLE_OBJECT_BINDING = "LOCKS";
@@ -27,7 +28,7 @@ export const DURABLE_OBJECT_CLASS = "LockDurableObject";
  */
 export interface LockObjectNamespace<Id = unknown> {
   idFromName(name: string): Id;
-  get(id: Id): LockObjectRpc;
+  get(id: Id): LockObjectStub;
 }
 
 /** Options of {@link durableObjectAdapter}. */
@@ -72,7 +73,7 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
     throw new InvalidArgumentError("durableObjectAdapter needs `namespace`: the LockDurableObject namespace binding");
   }
   // A stub per call: on Workers a stub belongs to the request that made it.
-  const stub = (key: string): LockObjectRpc => namespace.get(namespace.idFromName(key));
+  const stub = (key: string): LockObjectStub => namespace.get(namespace.idFromName(key));
 
   return {
     capabilities,
@@ -82,24 +83,23 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
       const wait = waitMs ?? 0;
       const call = { token, ttlMs, ...(wait > 0 ? { waitMs: wait } : {}), ...(owner === undefined ? {} : { owner }) };
       if (wait === 0 || !signal) return acquireResult(await rpc("acquire", () => object.acquire(call)), signal);
-      // RPC carries no AbortSignal: withdraw the queued call explicitly, on the
-      // same stub so that the object sees the cancel after the acquire.
+      // A fetch carries the signal into the object on Workers; the cancel call
+      // covers runtimes where it does not (Miniflare's Node proxy), on the
+      // same stub so that the object sees it after the acquire.
       let cancelling: Promise<unknown> | undefined;
       const onAbort = () => {
         cancelling = rpc("cancel", () => object.cancel({ token }));
       };
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        let answer: AcquireAnswer;
-        try {
-          answer = await rpc("acquire", () => object.acquire(call));
-        } finally {
-          // A failed cancel surfaces here rather than as an unhandled rejection.
-          if (cancelling) await cancelling;
-        }
-        return acquireResult(answer, signal);
+        return acquireResult(await waitingAcquire(object, call, signal), signal);
+      } catch (error) {
+        if (signal.aborted) throw new LockAbortedError("acquire withdrawn from the queue", { cause: signal.reason });
+        throw error;
       } finally {
         signal.removeEventListener("abort", onAbort);
+        // A failed cancel surfaces here rather than as an unhandled rejection.
+        if (cancelling) await cancelling;
       }
     },
 
@@ -127,6 +127,21 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
       throw unexpected("inspect", state);
     },
   };
+}
+
+async function waitingAcquire(object: LockObjectStub, call: AcquireCall, signal: AbortSignal): Promise<AcquireAnswer> {
+  const response = await rpc("acquire", () =>
+    object.fetch(WAIT_URL, { method: "POST", body: JSON.stringify(call), signal }),
+  );
+  if (response.status !== 200) {
+    const body = await response.text().catch((error: unknown) => String(error));
+    throw new BackendError(`Durable Object acquire answered HTTP ${response.status}: ${body}`, {
+      maybeApplied: response.status >= 500,
+      retryable: response.status >= 500,
+      status: response.status,
+    });
+  }
+  return rpc("acquire", () => response.json() as Promise<AcquireAnswer>);
 }
 
 function acquireResult(answer: AcquireAnswer, signal: AbortSignal | undefined): AdapterAcquireResult {

@@ -13,6 +13,7 @@ import type {
   ReleaseAnswer,
   TokenCall,
 } from "./protocol.js";
+import { WAIT_URL } from "./protocol.js";
 import { WaitQueue } from "./queue.js";
 
 /** Storage key of the fence counter: written on every grant, never deleted. */
@@ -61,7 +62,23 @@ interface Holder {
 export class LockDurableObject extends DurableObject implements LockObjectRpc {
   readonly #queue = new WaitQueue<AcquireAnswer>();
 
-  async acquire(call: AcquireCall): Promise<AcquireAnswer> {
+  acquire(call: AcquireCall): Promise<AcquireAnswer> {
+    return this.#acquire(call, undefined);
+  }
+
+  /** {@link WAIT_URL}: an acquire whose queued wait ends when the caller aborts or disconnects. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.method !== "POST" || request.url !== WAIT_URL) return new Response("Not Found", { status: 404 });
+    let call: AcquireCall;
+    try {
+      call = (await request.json()) as AcquireCall;
+    } catch (error) {
+      return Response.json(invalidAnswer(`body must be JSON: ${String(error)}`));
+    }
+    return Response.json(await this.#acquire(call, request.signal));
+  }
+
+  async #acquire(call: AcquireCall, signal: AbortSignal | undefined): Promise<AcquireAnswer> {
     const invalid = checkAcquire(call);
     if (invalid) return invalid;
     const { token, ttlMs, owner } = call;
@@ -83,6 +100,11 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
       const queued = new Promise<AcquireAnswer>((answerWaiter) => {
         const waiter = { token, ttlMs, owner, queuedAt: now, deadline: now + waitMs, answer: answerWaiter };
         this.#queue.push(waiter, now, (t) => void this.#onDeadline(t));
+        // The caller went away: leave the queue, so the lock is never handed
+        // to a request nobody is waiting for.
+        signal?.addEventListener("abort", () => {
+          if (this.#queue.remove(waiter)) waiter.answer({ ok: false, reason: "cancelled" });
+        });
       });
       // #settle may have dropped an expired holder and granted a waiter.
       await this.#syncAlarm();

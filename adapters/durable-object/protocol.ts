@@ -63,11 +63,25 @@ export interface CancelAnswer {
   readonly cancelled: boolean;
 }
 
-/** The RPC surface of the object, as a stub exposes it. */
+/**
+ * Where a waiting acquire is sent with `stub.fetch`: unlike an RPC call, a
+ * fetch carries the caller's `AbortSignal` into the object (with the
+ * `enable_request_signal` compatibility flag), so a waiter whose caller gives
+ * up or goes away leaves the queue. Body: {@link AcquireCall} as JSON; answer:
+ * {@link AcquireAnswer} as JSON.
+ */
+export const WAIT_URL = "https://lock.edgelock.invalid/acquire";
+
+/** The RPC methods of the object. */
 export interface LockObjectRpc {
   acquire(call: AcquireCall): Promise<AcquireAnswer>;
   extend(call: ExtendCall): Promise<ExtendAnswer>;
   release(call: TokenCall): Promise<ReleaseAnswer>;
   inspect(): Promise<InspectAnswer>;
   cancel(call: TokenCall): Promise<CancelAnswer>;
+}
+
+/** A stub of the object, as the adapter uses it: the RPC methods plus `fetch` to {@link WAIT_URL}. */
+export interface LockObjectStub extends LockObjectRpc {
+  fetch(url: string, init: RequestInit): Promise<Response>;
 }

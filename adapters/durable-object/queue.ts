@@ -47,6 +47,13 @@ export class WaitQueue<Answer> {
     return undefined;
   }
 
+  /** Remove `waiter` if it is still the one queued for its token (a retry may have replaced it). */
+  remove(waiter: Waiter<Answer>): boolean {
+    if (this.#waiters.get(waiter.token)?.waiter !== waiter) return false;
+    this.take(waiter.token);
+    return true;
+  }
+
   /** Remove the waiter of `token`, if queued, and hand it back to be answered. */
   take(token: string): Waiter<Answer> | undefined {
     const entry = this.#waiters.get(token);

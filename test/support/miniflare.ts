@@ -9,8 +9,9 @@ import {
 import { freePort, waitForPort } from "./ports.js";
 
 const ENTRY = fileURLToPath(new URL("../../src/platforms/worker.ts", import.meta.url));
-/** Kept in step with `compatibility_date` in wrangler.toml. */
+/** Kept in step with `compatibility_date` and `compatibility_flags` in wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
+export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
 
 /** Options of {@link startLockWorker}. */
 export interface LockWorkerOptions {
@@ -61,6 +62,7 @@ export async function startLockWorker(options: LockWorkerOptions = {}): Promise<
     modules: true,
     script,
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     host: "127.0.0.1",
     port,
     bindings: options.bindings ?? {},

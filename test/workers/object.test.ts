@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, test } from "vitest";
-import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
+import { durableObjectAdapter, type LockObjectStub, WAIT_URL } from "../../adapters/durable-object/index.js";
 import type { LockDurableObject } from "../../adapters/durable-object/object.js";
 import { createLocker, newToken } from "../../src/index.js";
 
@@ -99,5 +99,62 @@ describe("LockDurableObject in workerd", () => {
     const granted = await patient;
     expect(granted).toMatchObject({ ok: true, fence: dead.fence + 1 });
     expect((granted as { waitedMs?: number }).waitedMs).toBeGreaterThanOrEqual(100);
+  });
+
+  test("a caller that aborts its waiting fetch leaves the queue by itself, with no cancel call", async () => {
+    const k = key("signal");
+    const holder = newToken();
+    await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    const stub = stubFor(k) as unknown as LockObjectStub;
+    const token = newToken();
+    const controller = new AbortController();
+    const body = JSON.stringify({ token, ttlMs: 30_000, waitMs: 20_000 });
+    const waiting = stub.fetch(WAIT_URL, { method: "POST", body, signal: controller.signal }).catch((e: unknown) => e);
+    await sleep(50);
+    controller.abort(new Error("caller went away"));
+    expect(await waiting).toBeInstanceOf(Error);
+    await sleep(50);
+    // Already gone from the queue: nothing left to cancel, and the release hands the lock to nobody.
+    expect(await stub.cancel({ token })).toEqual({ cancelled: false });
+    expect(await adapter.release({ key: k, token: holder })).toEqual({ ok: true });
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  });
+
+  test("hand-off inside workerd: 20 queued waiters, one request each, FIFO, latency measured", async () => {
+    const k = key("latency");
+    const holder = newToken();
+    const first = await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    if (!first.ok) throw new Error("expected a grant");
+    const n = 20;
+    const order: number[] = [];
+    const handoffs: number[] = [];
+    let releasedAt = 0;
+    const tokens = Array.from({ length: n }, () => newToken());
+    const done = tokens.map(async (token, i) => {
+      await sleep(i * 5);
+      const answer = await adapter.acquire({
+        key: k,
+        token,
+        ttlMs: 30_000,
+        waitMs: 20_000,
+        signal: new AbortController().signal,
+      });
+      if (!answer.ok) throw new Error("expected a grant");
+      handoffs.push(performance.now() - releasedAt);
+      order.push(i);
+      releasedAt = performance.now();
+      await adapter.release({ key: k, token });
+    });
+    await sleep(n * 5 + 100);
+    releasedAt = performance.now();
+    await adapter.release({ key: k, token: holder });
+    await Promise.all(done);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
+    const sorted = [...handoffs].sort((a, b) => a - b);
+    console.info(
+      `hand-off inside workerd over ${n} waiters: p50 ${sorted[n / 2]} ms, max ${sorted[n - 1]} ms ` +
+        "(workerd's clock advances only on I/O, so this is coarse)",
+    );
+    expect(await adapter.inspect(k)).toEqual({ held: false });
   });
 });
