@@ -125,7 +125,13 @@ export interface AdapterGrant {
   readonly ok: true;
   /** Fencing token: strictly increasing per key, a safe integer. */
   readonly fence: number;
-  /** TTL actually granted, in ms (may be longer than asked, see `ttl.minMs`). */
+  /**
+   * TTL in force, in ms, counted from no earlier than when the request was
+   * sent (may be longer than asked, see `ttl.minMs`). When `acquire` finds
+   * the lock already held by the same token (a retry), the adapter either
+   * refreshes the expiry to the TTL asked for, or answers with the time
+   * actually left: never more than the lock really has.
+   */
   readonly ttlMs: number;
   /**
    * Expiry as epoch ms, as the authority clock states it (backend's, or the

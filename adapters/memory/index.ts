@@ -67,7 +67,11 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
 
     async acquire({ key, token, ttlMs, owner }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const holder = current(key);
-      if (holder?.token === token) return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
+      if (holder?.token === token) {
+        // A retry of our own grant: refresh, so the TTL reported is the one in force.
+        holder.expiresAt = now() + ttlMs;
+        return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
+      }
       if (holder) return { ok: false, reason: "held", retryAfterMs: holder.expiresAt - now() };
       const fence = (fences.get(key) ?? 0) + 1;
       fences.set(key, fence);

@@ -72,6 +72,25 @@ export function adapterContract(suite: Suite): void {
     await suite.adapter().release({ key: k, token });
   });
 
+  test("a retried acquire is honest about the time left: the lock is held as long as its grant says", async () => {
+    const k = key("retry-ttl");
+    const token = newToken();
+    const ttlMs = suite.shortTtlMs() * 2;
+    const first = await suite.adapter().acquire({ key: k, token, ttlMs });
+    if (!first.ok) throw new Error("expected a grant");
+    await new Promise((resolve) => setTimeout(resolve, ttlMs / 2));
+    const sentAt = Date.now();
+    const again = await suite.adapter().acquire({ key: k, token, ttlMs });
+    if (!again.ok) throw new Error("the holder's own retry was refused");
+    expect(again.fence).toBe(first.fence);
+    // Just before the deadline the retry's grant implies, the lock must still be ours.
+    const margin = suite.capabilities().clockSkewMarginMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + again.ttlMs - margin - 150 - Date.now())));
+    expect(await suite.adapter().inspect(k)).toMatchObject({ held: true, fence: first.fence });
+    expect(await suite.adapter().acquire({ key: k, token: newToken(), ttlMs })).toMatchObject({ ok: false });
+    await suite.adapter().release({ key: k, token });
+  }, 150_000);
+
   test("release: by the holder frees; again, or by another token, answers not_held", async () => {
     const k = key("release");
     const holder = newToken();
