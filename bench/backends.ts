@@ -114,14 +114,44 @@ export const dynamodb: Backend = {
   },
 };
 
+export const azureBlob: Backend = {
+  name: "azure-blob",
+  needs: ["adapters/azure-blob/index.ts", "test/support/azurite.ts"],
+  async start() {
+    const { startAzurite } = await import("../test/support/azurite.js");
+    const { azureBlobAdapter } = await import("../adapters/azure-blob/index.js");
+    const azurite = await startAzurite();
+    const meter = new Meter();
+    // The container is created on first use, during the warm-up cycles.
+    const adapter = azureBlobAdapter({
+      connectionString: azurite.connectionString,
+      container: "edgelock-bench",
+      createContainer: true,
+      fetch: meter.fetch,
+    });
+    return {
+      drivers: [edgelockDriver({ name: "edgelock azure-blob", backend: "Azurite", counting: "fetch", meter, adapter })],
+      stop: () => azurite.stop(),
+    };
+  },
+};
+
+/** One Worker in workerd: the lock object reached by RPC, and the HTTP service in front of it. */
 export const durableObject: Backend = {
-  name: "durable-object",
-  needs: ["adapters/durable-object/index.ts", "test/support/miniflare.ts"],
+  name: "durable-object+http",
+  needs: [
+    "adapters/durable-object/index.ts",
+    "src/http/client.ts",
+    "src/platforms/worker.ts",
+    "test/support/miniflare.ts",
+  ],
   async start() {
     const { startLockWorker } = await import("../test/support/miniflare.js");
     const { durableObjectAdapter } = await import("../adapters/durable-object/index.js");
-    const worker = await startLockWorker();
-    const adapter = durableObjectAdapter({ namespace: worker.namespace });
+    const { httpAdapter } = await import("../src/http/client.js");
+    const token = "bench-token";
+    const worker = await startLockWorker({ bindings: { EDGELOCK_API_TOKENS: token } });
+    const meter = new Meter();
     return {
       drivers: [
         edgelockDriver({
@@ -129,7 +159,14 @@ export const durableObject: Backend = {
           backend: "workerd (Miniflare), RPC from Node",
           counting: "rpc",
           meter: new Meter(),
-          adapter,
+          adapter: durableObjectAdapter({ namespace: worker.namespace }),
+        }),
+        edgelockDriver({
+          name: "edgelock http",
+          backend: "Worker service → Durable Object (workerd)",
+          counting: "fetch",
+          meter,
+          adapter: httpAdapter({ url: worker.url.href, token, fetch: meter.fetch }),
         }),
       ],
       stop: () => worker.stop(),
