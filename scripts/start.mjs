@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `npm start`: the lock service as the real Worker with its Durable Object,
+// in local workerd through `wrangler dev` (offline), state kept on disk under
+// .wrangler/state across restarts.
+//
+// Environment: PORT (default 8787), EDGELOCK_API_TOKENS (default the dev
+// token "dev-token", unless .dev.vars sets it), EDGELOCK_MAX_WAIT_MS and
+// EDGELOCK_MAX_KEY_BYTES (passed through when set), EDGELOCK_STATE_DIR
+// (default .wrangler/state), EDGELOCK_HOST (default 127.0.0.1).
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const DEV_TOKEN = "dev-token";
+
+const port = process.env.PORT || "8787";
+const host = process.env.EDGELOCK_HOST || "127.0.0.1";
+const stateDir = process.env.EDGELOCK_STATE_DIR || join(root, ".wrangler", "state");
+
+const vars = [];
+const devVars = join(root, ".dev.vars");
+const devVarsSetsTokens = existsSync(devVars) && /^\s*EDGELOCK_API_TOKENS\s*=/m.test(readFileSync(devVars, "utf8"));
+if (process.env.EDGELOCK_API_TOKENS) vars.push(`EDGELOCK_API_TOKENS:${process.env.EDGELOCK_API_TOKENS}`);
+else if (!devVarsSetsTokens) vars.push(`EDGELOCK_API_TOKENS:${DEV_TOKEN}`);
+for (const name of ["EDGELOCK_MAX_WAIT_MS", "EDGELOCK_MAX_KEY_BYTES"]) {
+  if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
+}
+
+// wrangler's inspector defaults to 9229, which another dev server or a
+// debugger may hold: take any free loopback port instead.
+const inspectorPort = await new Promise((resolve, reject) => {
+  const server = createServer();
+  server.on("error", reject);
+  server.listen(0, "127.0.0.1", () => {
+    const { port: free } = server.address();
+    server.close(() => resolve(free));
+  });
+});
+
+const args = [
+  "dev",
+  "--local",
+  "--config",
+  join(root, "wrangler.toml"),
+  "--ip",
+  host,
+  "--port",
+  String(port),
+  "--inspector-port",
+  String(inspectorPort),
+  "--persist-to",
+  stateDir,
+  "--show-interactive-dev-session=false",
+  ...vars.flatMap((entry) => ["--var", entry]),
+];
+
+if (!process.env.EDGELOCK_API_TOKENS && !devVarsSetsTokens) {
+  console.log(`edgelock: dev token "${DEV_TOKEN}" (set EDGELOCK_API_TOKENS to choose your own)`);
+}
+console.log(`edgelock: serving on http://${host}:${port}, state in ${stateDir}`);
+
+// wrangler's own binary, not npx: no wrapper process left behind to stop.
+const wrangler = join(root, "node_modules", ".bin", process.platform === "win32" ? "wrangler.cmd" : "wrangler");
+const child = spawn(wrangler, args, {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+child.on("error", (error) => {
+  console.error(`edgelock: could not run ${wrangler}:`, error.message);
+  process.exit(1);
+});
