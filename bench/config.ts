@@ -21,6 +21,12 @@ export interface BenchConfig {
   readonly manyKeysConcurrency: number;
   /** acquire → release cycles per many-keys round. */
   readonly manyKeysCycles: number;
+  /**
+   * Longest time one round of a scenario may take, ms: slow backends stop
+   * early (the counts actually done are reported), so the whole run stays
+   * within a few minutes on a loaded machine.
+   */
+  readonly roundBudgetMs: { readonly uncontended: number; readonly contention: number; readonly manyKeys: number };
   /** TTL of every lock taken, ms: long enough that nothing expires mid-run. */
   readonly ttlMs: number;
   /** Longest wait of a contender, ms. */
@@ -37,6 +43,9 @@ export const config: BenchConfig = {
   manyKeys: 64,
   manyKeysConcurrency: 16,
   manyKeysCycles: quick ? 128 : 640,
+  roundBudgetMs: quick
+    ? { uncontended: 800, contention: 800, manyKeys: 500 }
+    : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500 },
   ttlMs: 20_000,
   waitMs: 60_000,
 };

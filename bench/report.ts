@@ -58,6 +58,7 @@ export function resultsTable(results: readonly DriverResult[]): string {
       "contended wait p50 / p99 ms",
       "many keys cycles/s",
       "many keys req / cycle",
+      "samples (cycles / acquisitions / cycles)",
     ],
     results.map((r) => {
       const u = r.uncontended;
@@ -75,6 +76,7 @@ export function resultsTable(results: readonly DriverResult[]): string {
         `${ms(r.contention.waitP50)} / ${ms(r.contention.waitP99)}`,
         rate(r.manyKeys.cyclesPerSecond),
         count(Number(r.manyKeys.requestsPerCycle.toFixed(2))),
+        `${u.acquire.latency.n} / ${r.contention.acquisitions} / ${r.manyKeys.cycles}`,
       ];
     }),
   );

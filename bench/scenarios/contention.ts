@@ -51,10 +51,12 @@ export async function contentionRound(
   const key = `contended-${round}`;
   let acquisitions = 0;
   let inside = 0;
+  const deadline = now() + config.roundBudgetMs.contention;
   const worker = async (id: number) => {
-    // Every worker starts waiting at once; once the target is reached a
-    // worker stops asking, so only the few already waiting finish.
-    while (acquisitions < config.handoffs) {
+    // Every worker starts waiting at once; once the target (or the time
+    // budget) is reached a worker stops asking, so only those already
+    // waiting finish.
+    while (acquisitions < config.handoffs && now() < deadline) {
       const start = now();
       const held = await driver.acquire(key, config.ttlMs, config.waitMs);
       samples.waits.push(now() - start);

@@ -12,6 +12,8 @@ export interface ManyKeysResult {
   /** acquire → release cycles per second (median round). */
   readonly cyclesPerSecond: number;
   readonly requestsPerCycle: number;
+  /** Cycles done over all rounds. */
+  readonly cycles: number;
 }
 
 export class ManyKeysSamples {
@@ -23,6 +25,7 @@ export class ManyKeysSamples {
     return {
       cyclesPerSecond: median(this.rounds.map((r) => r.cycles / r.seconds)),
       requestsPerCycle: requests / cycles,
+      cycles,
     };
   }
 }
@@ -32,19 +35,22 @@ export async function manyKeysRound(driver: LockDriver, config: BenchConfig, sam
   const keysPerWorker = config.manyKeys / config.manyKeysConcurrency;
   const before = driver.meter.requests;
   const start = now();
+  const deadline = start + config.roundBudgetMs.manyKeys;
+  let cycles = 0;
   await Promise.all(
     Array.from({ length: config.manyKeysConcurrency }, async (_, w) => {
-      for (let i = 0; i < perWorker; i++) {
+      for (let i = 0; i < perWorker && now() < deadline; i++) {
         // Worker w owns keys w, w+C, w+2C…: parallel, never contended.
         const key = `many-${w + (i % keysPerWorker) * config.manyKeysConcurrency}`;
         const held = await driver.tryAcquire(key, config.ttlMs);
         if (!held) throw new Error(`${driver.name}: uncontended key "${key}" was refused`);
         await held.release();
+        cycles++;
       }
     }),
   );
   samples.rounds.push({
-    cycles: perWorker * config.manyKeysConcurrency,
+    cycles,
     seconds: (now() - start) / 1000,
     requests: driver.meter.requests - before,
   });

@@ -38,7 +38,9 @@ export async function uncontendedRound(
 ): Promise<void> {
   const key = "uncontended";
   const cycles = Math.ceil(config.uncontendedCycles / config.rounds);
-  for (let i = 0; i < warmup + cycles; i++) {
+  let deadline = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < warmup + cycles && now() < deadline; i++) {
+    if (i === warmup) deadline = now() + config.roundBudgetMs.uncontended;
     const keep = i >= warmup;
     const held = await samples.acquire.time(driver, keep, () => driver.tryAcquire(key, config.ttlMs));
     if (!held) throw new Error(`${driver.name}: uncontended acquire of "${key}" was refused`);
