@@ -103,9 +103,10 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
   const now = options.now ?? Date.now;
   const client = options.client ?? ownClient(options);
   const owned = options.client === undefined;
-  // A TTL shorter than twice the margin would leave the holder a lease that
-  // ends (on its side) before or soon after it starts.
-  const minMs = 2 * marginMs;
+  // The holder's lease ends a margin early, and auto-extension runs every
+  // third of the TTL: from 3 × margin on, each extension has at least a
+  // margin of time to complete before the lease would lapse.
+  const minMs = 3 * marginMs;
 
   const capabilities: AdapterCapabilities = {
     name: "dynamodb",
