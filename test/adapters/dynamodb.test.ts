@@ -122,6 +122,20 @@ describe("dynamodb adapter", () => {
     expect(seen.every((s) => s.signed && s.url.startsWith(ddb.endpoint))).toBe(true);
   });
 
+  test("the adapter's own client makes one attempt and leaves retries to the lock client", async () => {
+    let calls = 0;
+    const failing: typeof fetch = async () => {
+      calls++;
+      // What a fetch whose own timeout fired throws; the SDK counts it as transient.
+      throw new DOMException("injected: the request timed out", "TimeoutError");
+    };
+    const a = adapter({ fetch: failing });
+    const error = await a.acquire({ key: `once-${newToken()}`, token: "t", ttlMs: 1_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).maybeApplied).toBe(true);
+    expect(calls).toBe(1);
+  });
+
   test("a new item's fence starts from the clock × 1000; the fence survives release", async () => {
     const a = adapter();
     const key = `base-${newToken()}`;
