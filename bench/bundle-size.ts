@@ -42,7 +42,8 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "@upstash/lock 0.2.1 (peer)",
     entry: "@upstash/lock",
-    contents: 'export { Lock } from "@upstash/lock";',
+    // It types its client as @upstash/redis's Redis but never imports it: a user needs both.
+    contents: 'export { Lock } from "@upstash/lock";\nexport { Redis } from "@upstash/redis";',
   },
   {
     name: "@verrou/core 0.5.2 + DynamoDB store (peer)",
