@@ -1,6 +1,7 @@
-import { BackendError, EdgelockError, fetchFailure, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { callWithRetries } from "./call.js";
+import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
-import { abortError, type BackoffOptions, backoffDelay, sleep, withTimeout } from "./timing.js";
+import { abortError, type BackoffOptions, backoffDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
 import { MAX_DURATION_MS, validateDuration, validateKey, validateNamespace, validateOwner } from "./validate.js";
@@ -240,29 +241,13 @@ class LockerImpl implements Locker, LeaseContext {
     }
   }
 
-  /**
-   * Run one adapter operation: a per-request timeout, prompt cancellation,
-   * and retries with the same arguments (so the same owner token) after a
-   * retryable backend failure, including ones that may have been applied.
-   */
-  async call<T>(operation: (signal: AbortSignal) => Promise<T>, userSignal?: AbortSignal, extraMs = 0): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (userSignal?.aborted) throw abortError(userSignal);
-      const signal = withTimeout(userSignal, this.#requestTimeoutMs + extraMs);
-      try {
-        return await untilAborted(operation(signal), signal);
-      } catch (cause) {
-        if (userSignal?.aborted) throw abortError(userSignal);
-        const error = signal.aborted
-          ? new BackendError(`backend request timed out after ${this.#requestTimeoutMs + extraMs} ms`, {
-              cause,
-              maybeApplied: true,
-            })
-          : fetchFailure(cause, "backend request");
-        if (!(error instanceof BackendError) || !error.retryable || attempt >= this.#retries) throw error;
-        await sleep(backoffDelay(attempt, { baseMs: 50, maxMs: 500 }), userSignal);
-      }
-    }
+  /** Run one adapter operation with the locker's timeout and retries (see {@link callWithRetries}). */
+  call<T>(operation: (signal: AbortSignal) => Promise<T>, userSignal?: AbortSignal, extraMs = 0): Promise<T> {
+    return callWithRetries(
+      operation,
+      { timeoutMs: this.#requestTimeoutMs + extraMs, retries: this.#retries },
+      userSignal,
+    );
   }
 
   async #releaseQuietly(backendKey: string, token: string): Promise<void> {
@@ -277,31 +262,4 @@ class LockerImpl implements Locker, LeaseContext {
       );
     }
   }
-}
-
-/**
- * Settle with `promise`, or reject as soon as `signal` aborts even if the
- * adapter ignores the signal: callers are never held hostage by a hung
- * request. The abandoned promise's outcome no longer matters; the owner
- * token resolves it.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
