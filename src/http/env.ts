@@ -30,6 +30,8 @@ export const EDGELOCK_BASE_PATH = "EDGELOCK_BASE_PATH";
 export const EDGELOCK_DYNAMODB_TABLE = "EDGELOCK_DYNAMODB_TABLE";
 /** DynamoDB endpoint override (DynamoDB Local); default: the region's public endpoint. */
 export const EDGELOCK_DYNAMODB_ENDPOINT = "EDGELOCK_DYNAMODB_ENDPOINT";
+/** Clock-skew margin of the DynamoDB adapter, ms (default: the adapter's, 1 000). */
+export const EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS = "EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS";
 /** Azure Storage connection string of the Azure Functions entry and of `EDGELOCK_BACKEND=azure-blob`. */
 export const EDGELOCK_AZURE_CONNECTION_STRING = "EDGELOCK_AZURE_CONNECTION_STRING";
 /** Azure Blob container holding the lock blobs. */
@@ -52,6 +54,7 @@ export const ENV = {
   basePath: EDGELOCK_BASE_PATH,
   dynamodbTable: EDGELOCK_DYNAMODB_TABLE,
   dynamodbEndpoint: EDGELOCK_DYNAMODB_ENDPOINT,
+  dynamodbClockSkewMarginMs: EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
   azureConnectionString: EDGELOCK_AZURE_CONNECTION_STRING,
   azureContainer: EDGELOCK_AZURE_CONTAINER,
   upstashUrl: UPSTASH_REDIS_REST_URL,

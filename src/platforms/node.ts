@@ -14,17 +14,14 @@ import { InvalidArgumentError } from "../errors.js";
 import { createLockService } from "../http/app.js";
 import { serviceOptionsFromEnv } from "../http/config.js";
 import {
-  EDGELOCK_AZURE_CONNECTION_STRING,
-  EDGELOCK_AZURE_CONTAINER,
   EDGELOCK_BACKEND,
-  EDGELOCK_DYNAMODB_ENDPOINT,
-  EDGELOCK_DYNAMODB_TABLE,
   EDGELOCK_HOST,
   PORT,
   UPSTASH_REDIS_REST_TOKEN,
   UPSTASH_REDIS_REST_URL,
 } from "../http/env.js";
 import type { LockAdapter } from "../types.js";
+import { required } from "./backend-env.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -43,22 +40,14 @@ export async function adapterFromEnv(env: Env): Promise<LockAdapter> {
     case "upstash": {
       const { upstashAdapter } = await import("../../adapters/upstash/index.js");
       return upstashAdapter({
-        url: required(env, UPSTASH_REDIS_REST_URL),
-        token: required(env, UPSTASH_REDIS_REST_TOKEN),
+        url: required(env, UPSTASH_REDIS_REST_URL, "for the upstash backend"),
+        token: required(env, UPSTASH_REDIS_REST_TOKEN, "for the upstash backend"),
       });
     }
-    case "dynamodb": {
-      const { dynamodbAdapter } = await import("../../adapters/dynamodb/index.js");
-      const endpoint = env[EDGELOCK_DYNAMODB_ENDPOINT];
-      return dynamodbAdapter({
-        table: required(env, EDGELOCK_DYNAMODB_TABLE),
-        ...(endpoint ? { endpoint } : {}),
-      });
-    }
+    case "dynamodb":
+      return (await import("./dynamodb-env.js")).dynamodbFromEnv(env);
     case "azure-blob":
-      required(env, EDGELOCK_AZURE_CONNECTION_STRING);
-      required(env, EDGELOCK_AZURE_CONTAINER);
-      throw new InvalidArgumentError("the azure-blob adapter is not part of this build yet");
+      return (await import("./azure-blob-env.js")).azureBlobFromEnv(env);
     default:
       throw new InvalidArgumentError(
         `${EDGELOCK_BACKEND} must be one of ${NODE_BACKENDS.join(", ")}, got "${backend}"`,
@@ -110,12 +99,6 @@ export async function startFromEnv(env: Env = process.env): Promise<NodeService>
     throw new InvalidArgumentError(`${PORT} must be a port number`);
   const app = createLockService(serviceOptionsFromEnv(env, await adapterFromEnv(env)));
   return listen(app, { port, hostname: env[EDGELOCK_HOST] ?? "127.0.0.1" });
-}
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (!value) throw new InvalidArgumentError(`${name} is required for ${EDGELOCK_BACKEND}=${env[EDGELOCK_BACKEND]}`);
-  return value;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
