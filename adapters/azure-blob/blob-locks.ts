@@ -101,14 +101,7 @@ export class BlobLocks {
           retryable: false,
         });
       }
-      const written = await this.#rest.send({
-        method: "PUT",
-        path: this.#path(blob),
-        query: { comp: "metadata" },
-        headers: { ...recordHeaders(record), "x-ms-lease-id": leaseId, "if-match": current.etag },
-        signal,
-        what: `write the fence of ${blob}`,
-      });
+      const written = await this.#writeRecord(blob, record, leaseId, current.etag, signal);
       if (isSuccess(written)) {
         const etag = written.headers.get("etag");
         if (etag) this.#remember(blob, etag, record);
@@ -139,17 +132,30 @@ export class BlobLocks {
       if (!read || read.record.holder !== holder || !read.leased) return { ok: false, reason: "not_held" };
       current = read;
     }
-    // Acquire with the active lease id sets a new duration (renew would keep
-    // the original one). `If-Match` on the metadata of our own grant refuses
-    // it once anyone else has been granted the key since.
-    const answer = await this.#takeLease(blob, leaseId, seconds, current.etag, signal);
+    // 1. Prove the lease is active and ours: Azure refuses a write with a
+    //    lease id unless that lease is active (an expired lease is not held,
+    //    even if nobody took it since). The write records the new expiry.
+    const record: LockRecord = {
+      ...current.record,
+      ttlMs: seconds * 1000,
+      expiresAt: this.#rest.serviceNow() + seconds * 1000,
+    };
+    const written = await this.#writeRecord(blob, record, leaseId, undefined, signal);
+    if (!isSuccess(written)) {
+      if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
+        this.#known.delete(blob);
+        return { ok: false, reason: "not_held" };
+      }
+      throw answerError(written, `extend the lease on ${blob}`, true);
+    }
+    const etag = written.headers.get("etag");
+    if (etag) this.#remember(blob, etag, record);
+    // 2. Acquire with the active lease id sets the new duration (renew would
+    //    keep the original one). `If-Match` refuses it if the lease ended in
+    //    between and someone else was granted the key.
+    const answer = await this.#takeLease(blob, leaseId, seconds, etag ?? current.etag, signal);
     if (isSuccess(answer)) {
-      return {
-        ok: true,
-        fence: current.record.fence,
-        ttlMs: seconds * 1000,
-        expiresAt: serverNow(answer) + seconds * 1000,
-      };
+      return { ok: true, fence: record.fence, ttlMs: seconds * 1000, expiresAt: serverNow(answer) + seconds * 1000 };
     }
     if (
       (answer.status === 409 && isLeasedByOther(answer.code)) ||
@@ -190,13 +196,9 @@ export class BlobLocks {
     const read = await this.#readWithLease(blob, signal);
     if (!read?.leased) return { held: false };
     const { record, now } = read;
-    // Azure does not say when a lease ends. The grant's expiry is exact until
-    // the holder extends; after that, the holder's TTL from now is the best
-    // estimate (extends normally repeat the TTL).
-    const expiresAt =
-      record.expiresAt !== undefined && record.expiresAt > now
-        ? record.expiresAt
-        : now + (record.ttlMs ?? MAX_LEASE_SECONDS * 1000);
+    // Azure does not say when a lease ends: grants and extends record it. A
+    // lease taken outside edgelock has no record: it ends within 60 s.
+    const expiresAt = record.expiresAt ?? now + MAX_LEASE_SECONDS * 1000;
     return { held: true, fence: record.fence, expiresAt, owner: record.owner };
   }
 
@@ -206,6 +208,28 @@ export class BlobLocks {
 
   #path(blob: string): string {
     return `${this.#container}/${blob}`;
+  }
+
+  /** Set Blob Metadata under the lease (and on the ETag, if given). */
+  #writeRecord(
+    blob: string,
+    record: LockRecord,
+    leaseId: string,
+    ifMatch: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<BlobAnswer> {
+    return this.#rest.send({
+      method: "PUT",
+      path: this.#path(blob),
+      query: { comp: "metadata" },
+      headers: {
+        ...recordHeaders(record),
+        "x-ms-lease-id": leaseId,
+        ...(ifMatch === undefined ? {} : { "if-match": ifMatch }),
+      },
+      signal,
+      what: `write the lock record of ${blob}`,
+    });
   }
 
   /** Lease acquire with a proposed id; creates the blob (and container, if allowed) on first use. */

@@ -45,11 +45,21 @@ export class BlobRest {
   readonly endpoint: string;
   readonly #auth: BlobAuth;
   readonly #fetch: typeof fetch;
+  // The service's clock minus ours, from the latest answer's Date header.
+  #offsetMs = 0;
 
   constructor(endpoint: string, auth: BlobAuth, fetchImpl: typeof fetch) {
     this.endpoint = endpoint;
     this.#auth = auth;
     this.#fetch = fetchImpl;
+  }
+
+  /**
+   * The service's time now, estimated from the latest answer (its Date header
+   * has whole seconds, so this runs up to a second early).
+   */
+  serviceNow(): number {
+    return Date.now() + this.#offsetMs;
   }
 
   /** Send one request. Resolves with any HTTP answer; rejects only in transit. */
@@ -82,6 +92,8 @@ export class BlobRest {
     } catch (cause) {
       throw fetchFailure(cause, request.what);
     }
+    const date = Date.parse(response.headers.get("date") ?? "");
+    if (Number.isFinite(date)) this.#offsetMs = date - Date.now();
     const code = response.headers.get("x-ms-error-code") ?? xmlField(text, "Code");
     return { status: response.status, headers: response.headers, code, message: xmlField(text, "Message") };
   }

@@ -1,0 +1,317 @@
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  BlobServiceClient,
+  generateAccountSASQueryParameters,
+  SASProtocol,
+  StorageSharedKeyCredential,
+} from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { leaseSeconds } from "../../adapters/azure-blob/blob-locks.js";
+import {
+  AZURE_DEFAULT_CONTAINER,
+  type AzureBlobAdapterOptions,
+  azureBlobAdapter,
+  leaseIdFor,
+  parseConnectionString,
+} from "../../adapters/azure-blob/index.js";
+import {
+  BackendError,
+  BackendRejectedError,
+  createLocker,
+  InvalidArgumentError,
+  type LockAdapter,
+  newToken,
+} from "../../src/index.js";
+import { describeConformance } from "../conformance/index.js";
+import { type Azurite, startAzurite } from "../support/azurite.js";
+
+const CONTAINER = "edgelock-test";
+let azurite: Azurite;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 60_000);
+afterAll(() => azurite?.stop());
+
+function adapter(options: Partial<AzureBlobAdapterOptions> = {}): LockAdapter {
+  return azureBlobAdapter({
+    connectionString: azurite.connectionString,
+    container: CONTAINER,
+    createContainer: true,
+    ...options,
+  });
+}
+
+/** `@azure/storage-blob`, as an independent client looking at what the adapter did. */
+function sdk(): BlobServiceClient {
+  return new BlobServiceClient(azurite.url, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
+}
+
+const blobName = (key: string) => `locks/${Buffer.from(key, "utf8").toString("base64url")}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fetch that counts requests and can lose the answer of the n-th one (the request still applies). */
+function wire(loseNth?: number) {
+  const state = { requests: 0, paths: [] as string[] };
+  const fetchImpl: typeof fetch = async (input, init) => {
+    state.requests++;
+    state.paths.push(`${init?.method ?? "GET"} ${new URL(String(input)).search}`);
+    const response = await fetch(input, init);
+    if (state.requests === loseNth) {
+      await response.arrayBuffer();
+      throw new TypeError("fetch failed (test: answer lost after the request was applied)");
+    }
+    return response;
+  };
+  return { state, fetch: fetchImpl };
+}
+
+describeConformance({
+  name: "azure-blob",
+  create: ({ fetch }) => azureBlobAdapter({ connectionString: azurite.connectionString, createContainer: true, fetch }),
+});
+
+describe("azure-blob specifics", () => {
+  test("a lease taken by the adapter is seen as leased by @azure/storage-blob, with the fence in metadata", async () => {
+    const key = `sdk-view:${newToken()}`;
+    const token = newToken();
+    const grant = await adapter().acquire({ key, token, ttlMs: 20_000, owner: "worker é/1" });
+    if (!grant.ok) throw new Error("expected a grant");
+    const blob = sdk().getContainerClient(CONTAINER).getBlobClient(blobName(key));
+    const props = await blob.getProperties();
+    expect(props).toMatchObject({ leaseState: "leased", leaseStatus: "locked", leaseDuration: "fixed" });
+    expect(props.metadata).toMatchObject({ edgelockfence: String(grant.fence), edgelockttl: "20000" });
+    expect(decodeURIComponent(props.metadata?.edgelockowner ?? "")).toBe("worker é/1");
+    // The metadata names the holder only by a hash: it never reveals the lease id or the token.
+    const leaseId = await leaseIdFor(token);
+    expect(JSON.stringify(props.metadata)).not.toContain(leaseId);
+    expect(JSON.stringify(props.metadata)).not.toContain(token);
+    // Another lease id is refused by Azure itself…
+    await expect(blob.getBlobLeaseClient().acquireLease(15)).rejects.toMatchObject({ statusCode: 409 });
+    // …and the adapter's lease id really is the one derived from the token.
+    await blob.getBlobLeaseClient(leaseId).releaseLease();
+    expect((await blob.getProperties()).leaseState).toBe("available");
+    expect(await adapter().inspect(key)).toEqual({ held: false });
+  });
+
+  test("release by the adapter frees the blob's lease for @azure/storage-blob", async () => {
+    const key = `sdk-release:${newToken()}`;
+    const token = newToken();
+    expect((await adapter().acquire({ key, token, ttlMs: 15_000 })).ok).toBe(true);
+    expect(await adapter().release({ key, token })).toEqual({ ok: true });
+    const blob = sdk().getContainerClient(CONTAINER).getBlobClient(blobName(key));
+    expect((await blob.getProperties()).leaseState).toBe("available");
+    const lease = await blob.getBlobLeaseClient().acquireLease(15);
+    expect(lease.leaseId).toBeTruthy();
+    // Held by someone outside edgelock: refused, not overridden.
+    expect(await adapter().acquire({ key, token: newToken(), ttlMs: 15_000 })).toMatchObject({
+      ok: false,
+      reason: "held",
+    });
+    await blob.getBlobLeaseClient(lease.leaseId).breakLease(0);
+    const next = await adapter().acquire({ key, token: newToken(), ttlMs: 15_000 });
+    expect(next).toMatchObject({ ok: true, fence: 2 });
+  });
+
+  test("a wrong account key is refused with BackendRejectedError (403), for every operation", async () => {
+    const wrongKey = Buffer.alloc(64, 7).toString("base64");
+    const bad = azureBlobAdapter({
+      endpoint: azurite.url,
+      accountName: azurite.accountName,
+      accountKey: wrongKey,
+      container: CONTAINER,
+    });
+    const token = newToken();
+    const calls = [
+      () => bad.acquire({ key: "k", token, ttlMs: 15_000 }),
+      () => bad.extend({ key: "k", token, ttlMs: 15_000 }),
+      () => bad.release({ key: "k", token }),
+      () => bad.inspect("k"),
+    ];
+    for (const call of calls) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendRejectedError);
+      expect((error as BackendRejectedError).status).toBe(403);
+      expect((error as Error).cause).toBeDefined();
+    }
+  });
+
+  test("a missing container is refused with a clear BackendRejectedError unless createContainer is set", async () => {
+    const container = `missing-${Date.now()}`;
+    const strict = adapter({ container, createContainer: false });
+    const error = await strict.acquire({ key: "k", token: newToken(), ttlMs: 15_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendRejectedError);
+    expect((error as Error).message).toMatch(/container does not exist/);
+    await expect(strict.inspect("k")).rejects.toBeInstanceOf(BackendRejectedError);
+    expect(await sdk().getContainerClient(container).exists()).toBe(false);
+
+    const lazy = adapter({ container, createContainer: true });
+    expect(await lazy.inspect("k")).toEqual({ held: false });
+    expect((await lazy.acquire({ key: "k", token: newToken(), ttlMs: 15_000 })).ok).toBe(true);
+    expect(await sdk().getContainerClient(container).exists()).toBe(true);
+    expect(AZURE_DEFAULT_CONTAINER).toMatch(/^[a-z0-9-]{3,63}$/);
+  });
+
+  test("TTL mapping: rounded up to whole seconds within 15–60 s; longer is refused, never infinite", async () => {
+    expect([1, 14_999, 15_000, 15_001, 59_001, 60_000].map(leaseSeconds)).toEqual([15, 15, 15, 16, 60, 60]);
+    for (const bad of [60_001, 0, -5, 1.5, Number.NaN]) expect(() => leaseSeconds(bad)).toThrow(InvalidArgumentError);
+    const a = adapter();
+    const key = `ttl:${newToken()}`;
+    await expect(a.acquire({ key, token: newToken(), ttlMs: 60_001 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    const token = newToken();
+    const before = Date.now();
+    const grant = await a.acquire({ key, token, ttlMs: 16_200 });
+    expect(grant).toMatchObject({ ok: true, ttlMs: 17_000 });
+    if (grant.ok) expect(grant.expiresAt).toBeGreaterThan(before + 17_000 - 2_000);
+    expect(a.capabilities.ttl).toEqual({ minMs: 15_000, maxMs: 60_000, granularityMs: 1_000 });
+    const locker = createLocker({ adapter: a });
+    await expect(locker.tryAcquire("x", { ttlMs: 61_000 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await a.release({ key, token })).ok).toBe(true);
+  });
+
+  test.concurrent("extend with a different TTL changes the lease's duration (not just renews the original one)", async () => {
+    const a = adapter();
+    const key = `duration:${newToken()}`;
+    const token = newToken();
+    expect((await a.acquire({ key, token, ttlMs: 15_000 })).ok).toBe(true);
+    const extended = await a.extend({ key, token, ttlMs: 30_000 });
+    expect(extended).toMatchObject({ ok: true, ttlMs: 30_000 });
+    await sleep(17_000);
+    // A renew would have kept 15 s and the lease would be gone by now.
+    const blob = sdk().getContainerClient(CONTAINER).getBlobClient(blobName(key));
+    expect((await blob.getProperties()).leaseState).toBe("leased");
+    expect(await a.acquire({ key, token: newToken(), ttlMs: 15_000 })).toMatchObject({ ok: false, reason: "held" });
+    expect(await a.release({ key, token })).toEqual({ ok: true });
+  }, 60_000);
+
+  test("a lost answer to the fence write: the retry finds the fence already written and reuses it", async () => {
+    const key = `lost-fence:${newToken()}`;
+    const earlier = newToken();
+    const first = await adapter().acquire({ key, token: earlier, ttlMs: 15_000 });
+    if (!first.ok) throw new Error("expected a grant");
+    await adapter().release({ key, token: earlier });
+
+    // A fresh instance: 1 lease acquire, 2 read of the metadata, 3 the fence write, whose answer is lost.
+    const { state, fetch: lossy } = wire(3);
+    const a = adapter({ fetch: lossy });
+    const token = newToken();
+    const error = await a.acquire({ key, token, ttlMs: 15_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).maybeApplied).toBe(true);
+    expect(state.paths).toEqual(["PUT ?comp=lease", "HEAD ", "PUT ?comp=metadata"]);
+    const retry = await a.acquire({ key, token, ttlMs: 15_000 });
+    expect(retry).toMatchObject({ ok: true, fence: first.fence + 1 });
+    expect(await adapter().inspect(key)).toMatchObject({ held: true, fence: first.fence + 1 });
+    expect((await a.release({ key, token })).ok).toBe(true);
+  });
+
+  test("requests per operation: 2 per acquire and extend on a warm instance, 3 when another instance wrote the key last", async () => {
+    const key = `cost:${newToken()}`;
+    const one = wire();
+    const two = wire();
+    const a = adapter({ fetch: one.fetch });
+    const b = adapter({ fetch: two.fetch });
+    const t1 = newToken();
+    await a.acquire({ key, token: t1, ttlMs: 15_000 }); // warm-up: creates the blob
+    await a.release({ key, token: t1 });
+
+    const count = async (w: ReturnType<typeof wire>, op: () => Promise<unknown>) => {
+      const before = w.state.requests;
+      await op();
+      return w.state.requests - before;
+    };
+    const t2 = newToken();
+    expect(await count(one, () => a.acquire({ key, token: t2, ttlMs: 15_000 }))).toBe(2);
+    expect(await count(one, () => a.extend({ key, token: t2, ttlMs: 15_000 }))).toBe(2);
+    // Another instance extending a lease it did not grant reads the metadata first.
+    expect(await count(two, () => b.extend({ key, token: t2, ttlMs: 15_000 }))).toBe(3);
+    expect(await count(one, () => a.release({ key, token: t2 }))).toBe(1);
+    const t3 = newToken();
+    expect(await count(two, () => b.acquire({ key, token: t3, ttlMs: 15_000 }))).toBe(2); // b wrote it last
+    await b.release({ key, token: t3 });
+    const t4 = newToken();
+    expect(await count(one, () => a.acquire({ key, token: t4, ttlMs: 15_000 }))).toBe(3); // a's view is stale
+    expect(await count(one, () => a.inspect(key))).toBe(1);
+    const refused = newToken();
+    expect(await count(two, () => b.acquire({ key, token: refused, ttlMs: 15_000 }))).toBe(1);
+    await a.release({ key, token: t4 });
+  });
+
+  test("SAS authorisation works; a read-only SAS is refused with BackendRejectedError", async () => {
+    const credential = new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey);
+    const sas = (permissions: string) =>
+      generateAccountSASQueryParameters(
+        {
+          expiresOn: new Date(Date.now() + 3_600_000),
+          permissions: AccountSASPermissions.parse(permissions),
+          resourceTypes: AccountSASResourceTypes.parse("sco").toString(),
+          services: AccountSASServices.parse("b").toString(),
+          protocol: SASProtocol.HttpsAndHttp,
+        },
+        credential,
+      ).toString();
+    const key = `sas:${newToken()}`;
+    const token = newToken();
+    const writer = azureBlobAdapter({ endpoint: azurite.url, sasToken: `?${sas("rwc")}`, container: CONTAINER });
+    expect((await writer.acquire({ key, token, ttlMs: 15_000 })).ok).toBe(true);
+    const viaConnectionString = azureBlobAdapter({
+      connectionString: `BlobEndpoint=${azurite.url};SharedAccessSignature=${sas("r")}`,
+      container: CONTAINER,
+    });
+    expect(await viaConnectionString.inspect(key)).toMatchObject({ held: true });
+    await expect(viaConnectionString.release({ key, token })).rejects.toBeInstanceOf(BackendRejectedError);
+    expect(await writer.release({ key, token })).toEqual({ ok: true });
+  });
+
+  test("connection strings parse as Azure users write them", () => {
+    expect(
+      parseConnectionString(
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.chinacloudapi.cn",
+      ),
+    ).toEqual({
+      blobEndpoint: "https://acct.blob.core.chinacloudapi.cn",
+      accountName: "acct",
+      accountKey: "a2V5",
+      sasToken: undefined,
+    });
+    expect(parseConnectionString("AccountName=acct;AccountKey=a2V5==;")).toMatchObject({
+      blobEndpoint: "https://acct.blob.core.windows.net",
+      accountKey: "a2V5==",
+    });
+    expect(parseConnectionString(" BlobEndpoint=https://x.example/;SharedAccessSignature=?sv=1&sig=a%3D ")).toEqual({
+      blobEndpoint: "https://x.example",
+      accountName: undefined,
+      accountKey: undefined,
+      sasToken: "sv=1&sig=a%3D",
+    });
+    expect(parseConnectionString("UseDevelopmentStorage=true")).toMatchObject({
+      blobEndpoint: "http://127.0.0.1:10000/devstoreaccount1",
+      accountName: "devstoreaccount1",
+    });
+    for (const bad of [
+      "",
+      "AccountName=acct",
+      "nonsense",
+      "DefaultEndpointsProtocol=ftp;AccountName=a;AccountKey=a2V5",
+    ]) {
+      expect(() => parseConnectionString(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(() => azureBlobAdapter({ endpoint: "https://acct.blob.core.windows.net" })).toThrow(InvalidArgumentError);
+    expect(() => adapter({ container: "Bad_Name" })).toThrow(InvalidArgumentError);
+    expect(() => adapter({ prefix: "../x" })).toThrow(InvalidArgumentError);
+  });
+
+  test("lease ids: a GUID carrying the token's 128 bits, the same for every retry", async () => {
+    const token = newToken();
+    const id = await leaseIdFor(token);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await leaseIdFor(token)).toBe(id);
+    expect(id.replace(/-/g, "")).toBe(Buffer.from(token, "base64url").toString("hex"));
+    expect(await leaseIdFor(newToken())).not.toBe(id);
+    // Other strings are hashed, still as a GUID, and never collide with the direct mapping of their bytes.
+    expect(await leaseIdFor("not a lock-client token")).toMatch(/^[0-9a-f]{8}-/);
+    expect(await leaseIdFor("AAAAAAAAAAAAAAAAAAAAAB")).not.toBe(await leaseIdFor("AAAAAAAAAAAAAAAAAAAAAA"));
+  });
+});
