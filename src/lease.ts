@@ -38,7 +38,7 @@ export interface Lease extends AsyncDisposable {
   /** Milliseconds left until {@link expiresAt}, or 0. */
   remainingMs(): number;
   /**
-   * Push the expiry to now + `ttlMs` (default: the TTL last granted). The
+   * Push the expiry to now + `ttlMs` (default: the TTL last asked for). The
    * fence stays the same. Throws {@link LockLostError} if the lease is no
    * longer held; the signal is then aborted.
    */
@@ -71,6 +71,8 @@ export class LeaseImpl implements Lease {
   readonly fence: number;
   #expiresAt: number;
   #ttlMs: number;
+  /** The TTL last asked for: a retried grant may report less time left, extensions ask for the full TTL again. */
+  #requestedTtlMs: number;
   readonly #ctx: LeaseContext;
   readonly #backendKey: string;
   readonly #controller = new AbortController();
@@ -78,13 +80,22 @@ export class LeaseImpl implements Lease {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #releasing: Promise<void> | undefined;
 
-  constructor(ctx: LeaseContext, key: string, backendKey: string, token: string, grant: AdapterGrant, sentAt: number) {
+  constructor(
+    ctx: LeaseContext,
+    key: string,
+    backendKey: string,
+    token: string,
+    grant: AdapterGrant,
+    sentAt: number,
+    requestedTtlMs: number,
+  ) {
     this.#ctx = ctx;
     this.key = key;
     this.#backendKey = backendKey;
     this.token = token;
     this.fence = grant.fence;
     this.#ttlMs = grant.ttlMs;
+    this.#requestedTtlMs = requestedTtlMs;
     this.#expiresAt = deadline(ctx, grant, sentAt);
     this.#schedule();
   }
@@ -105,7 +116,7 @@ export class LeaseImpl implements Lease {
     return this.#state === "held" ? Math.max(0, this.#expiresAt - Date.now()) : 0;
   }
 
-  async extend(ttlMs: number = this.#ttlMs): Promise<void> {
+  async extend(ttlMs: number = this.#requestedTtlMs): Promise<void> {
     validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
     if (this.#state !== "held") throw this.#goneError();
     const sentAt = Date.now();
@@ -124,6 +135,7 @@ export class LeaseImpl implements Lease {
       throw this.#goneError();
     }
     this.#ttlMs = result.ttlMs;
+    this.#requestedTtlMs = ttlMs;
     this.#expiresAt = deadline(this.#ctx, result, sentAt);
     this.#schedule();
   }

@@ -164,6 +164,27 @@ describe("leases", () => {
     await lease?.release();
   });
 
+  test("extend asks for the TTL requested, not the shorter time a retried grant reported left", async () => {
+    const base = memoryAdapter();
+    const asked: number[] = [];
+    const adapter = over({
+      acquire: async (request) => {
+        const grant = await base.acquire(request);
+        return grant.ok ? { ...grant, ttlMs: 100 } : grant;
+      },
+      extend: async (request) => {
+        asked.push(request.ttlMs);
+        return base.extend(request);
+      },
+    });
+    const lease = await createLocker({ adapter }).tryAcquire("k", { ttlMs: 1_000 });
+    expect(lease?.ttlMs).toBe(100);
+    await lease?.extend();
+    expect(asked).toEqual([1_000]);
+    expect(lease?.ttlMs).toBe(1_000);
+    await lease?.release();
+  });
+
   test("a refused extension aborts the signal and throws LockLostError", async () => {
     const adapter = over({ extend: async () => ({ ok: false, reason: "not_held" }) });
     const lease = await createLocker({ adapter }).tryAcquire("k", { ttlMs: 5_000 });

@@ -226,7 +226,7 @@ class LockerImpl implements Locker, LeaseContext {
         }
         throw error;
       }
-      if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt);
+      if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs);
 
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
