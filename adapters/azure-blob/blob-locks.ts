@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BackendError, InvalidArgumentError } from "../../src/errors.js";
+import { BackendError, EdgelockError, InvalidArgumentError } from "../../src/errors.js";
 import type {
   AdapterAcquireRequest,
   AdapterAcquireResult,
@@ -85,9 +85,33 @@ export class BlobLocks {
     if (!isSuccess(leased)) throw answerError(leased, `acquire lease on ${blob}`, true);
     const granted = { ttlMs: seconds * 1000, expiresAt: serverNow(leased) + seconds * 1000 };
 
+    try {
+      return await this.#fence(blob, leaseId, holder, owner, leased.headers.get("etag") ?? "", granted, signal);
+    } catch (error) {
+      // The lease is taken: whatever failed after it, the caller must treat
+      // the acquire as possibly applied (the lock client then releases it).
+      if (error instanceof BackendError && error.maybeApplied) throw error;
+      throw new BackendError(`acquired the lease on ${blob} but could not settle its fence`, {
+        cause: error,
+        maybeApplied: true,
+        retryable: !(error instanceof EdgelockError) || (error instanceof BackendError && error.retryable),
+      });
+    }
+  }
+
+  /** Step 2 of acquire, under the lease just taken. */
+  async #fence(
+    blob: string,
+    leaseId: string,
+    holder: string,
+    owner: string | undefined,
+    leaseEtag: string,
+    granted: { ttlMs: number; expiresAt: number },
+    signal: AbortSignal | undefined,
+  ): Promise<AdapterAcquireResult> {
     // 2. The fence: already ours if the metadata names this lease (an earlier
     //    attempt got this far), else the next one, written under the lease.
-    let etag = leased.headers.get("etag") ?? "";
+    let etag = leaseEtag;
     for (let round = 0; round < ROUNDS; round++) {
       const remembered = this.#known.get(blob);
       const current = remembered && remembered.etag === etag ? remembered : await this.#read(blob, signal);
