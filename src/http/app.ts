@@ -32,6 +32,7 @@ import { openApiDocument } from "./openapi.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 
 export { parseTokens, type TokenGrant } from "./auth.js";
+export { type ServiceEnv, serviceOptionsFromEnv } from "./config.js";
 export * from "./env.js";
 
 /** Options of {@link createLockService}. */
