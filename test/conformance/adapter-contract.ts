@@ -23,7 +23,7 @@ export function adapterContract(suite: Suite): void {
   test("grants a free key with a safe-integer fence, the TTL granted and its expiry", async () => {
     const k = key("grant");
     const token = newToken();
-    const ttlMs = suite.shortTtlMs() * 4;
+    const ttlMs = suite.ttlMs(4);
     const before = Date.now();
     const grant = await suite.adapter().acquire({ key: k, token, ttlMs });
     expect(grant.ok).toBe(true);
@@ -43,7 +43,7 @@ export function adapterContract(suite: Suite): void {
   test("refuses a held key with the holder's remaining time, and leaves the holder alone", async () => {
     const k = key("refuse");
     const holder = newToken();
-    const ttlMs = suite.shortTtlMs() * 4;
+    const ttlMs = suite.ttlMs(4);
     const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
     expect(grant.ok).toBe(true);
     const refusal = await suite.adapter().acquire({ key: k, token: newToken(), ttlMs });
@@ -63,7 +63,7 @@ export function adapterContract(suite: Suite): void {
   test("acquire with the holder's own token answers with the same fence (retry after a lost response)", async () => {
     const k = key("idempotent");
     const token = newToken();
-    const ttlMs = suite.shortTtlMs() * 4;
+    const ttlMs = suite.ttlMs(4);
     const first = await suite.adapter().acquire({ key: k, token, ttlMs });
     const again = await suite.adapter().acquire({ key: k, token, ttlMs });
     expect(first.ok && again.ok).toBe(true);
@@ -75,7 +75,7 @@ export function adapterContract(suite: Suite): void {
   test("a retried acquire is honest about the time left: the lock is held as long as its grant says", async () => {
     const k = key("retry-ttl");
     const token = newToken();
-    const ttlMs = suite.shortTtlMs() * 2;
+    const ttlMs = suite.shortTtlMs();
     const first = await suite.adapter().acquire({ key: k, token, ttlMs });
     if (!first.ok) throw new Error("expected a grant");
     await new Promise((resolve) => setTimeout(resolve, ttlMs / 2));
@@ -94,7 +94,7 @@ export function adapterContract(suite: Suite): void {
   test("release: by the holder frees; again, or by another token, answers not_held", async () => {
     const k = key("release");
     const holder = newToken();
-    const ttlMs = suite.shortTtlMs() * 4;
+    const ttlMs = suite.ttlMs(4);
     const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
     expect(grant.ok).toBe(true);
     expect(await suite.adapter().release({ key: k, token: newToken() })).toEqual({ ok: false, reason: "not_held" });
@@ -107,7 +107,7 @@ export function adapterContract(suite: Suite): void {
   test("extend: the holder keeps its fence and gets a later expiry; another token gets not_held", async () => {
     const k = key("extend");
     const holder = newToken();
-    const ttlMs = suite.shortTtlMs() * 2;
+    const ttlMs = suite.ttlMs(2);
     const grant = await suite.adapter().acquire({ key: k, token: holder, ttlMs });
     if (!grant.ok) throw new Error("expected a grant");
     expect(await suite.adapter().extend({ key: k, token: newToken(), ttlMs })).toEqual({
@@ -115,10 +115,10 @@ export function adapterContract(suite: Suite): void {
       reason: "not_held",
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const extended = await suite.adapter().extend({ key: k, token: holder, ttlMs: ttlMs * 2 });
+    const extended = await suite.adapter().extend({ key: k, token: holder, ttlMs: suite.ttlMs(4) });
     if (!extended.ok) throw new Error("expected the holder's extend to succeed");
     expect(extended.fence).toBe(grant.fence);
-    expect(extended.ttlMs).toBeGreaterThanOrEqual(ttlMs * 2);
+    expect(extended.ttlMs).toBeGreaterThanOrEqual(suite.ttlMs(4));
     expect(extended.expiresAt).toBeGreaterThan(grant.expiresAt);
     await suite.adapter().release({ key: k, token: holder });
     expect(await suite.adapter().extend({ key: k, token: holder, ttlMs })).toEqual({ ok: false, reason: "not_held" });
@@ -140,7 +140,7 @@ export function adapterContract(suite: Suite): void {
     let last = 0;
     for (let i = 0; i < 10; i++) {
       const token = newToken();
-      const grant = await suite.adapter().acquire({ key: k, token, ttlMs: suite.shortTtlMs() * 4 });
+      const grant = await suite.adapter().acquire({ key: k, token, ttlMs: suite.ttlMs(4) });
       if (!grant.ok) throw new Error("expected a grant");
       expect(grant.fence).toBeGreaterThan(last);
       last = grant.fence;
@@ -151,7 +151,7 @@ export function adapterContract(suite: Suite): void {
   test("each operation costs the backend requests the adapter declares", async () => {
     const locker = suite.locker();
     const k = suite.key("cost");
-    const ttlMs = suite.shortTtlMs() * 4;
+    const ttlMs = suite.ttlMs(4);
     // Warm-up: one-time work (script loading, container creation) is not counted.
     const warm = await locker.tryAcquire(k, { ttlMs });
     await warm?.extend();

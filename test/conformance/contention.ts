@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Many callers, one key. */
 export function contention(suite: Suite): void {
-  const ttl = () => suite.shortTtlMs() * 8;
+  const ttl = () => suite.ttlMs(8);
 
   test("20 concurrent contenders on one key: exactly one lease", async () => {
     const locker = suite.locker();

@@ -36,6 +36,8 @@ export interface Suite {
   key(label?: string): string;
   /** The shortest TTL worth using in timing cases: at least the backend's minimum. */
   shortTtlMs(): number;
+  /** `multiple` × {@link shortTtlMs}, capped at the backend's maximum TTL. */
+  ttlMs(multiple: number): number;
   /** How long after a grant of `ttlMs` any contender must see the lock expired. */
   expiryWaitMs(grantedTtlMs: number): number;
 }
@@ -60,6 +62,7 @@ export function createSuite(target: ConformanceTarget): Suite & { setup(): Promi
       createLocker({ namespace: `${run}:`, ...options, adapter: suite.adapter() }),
     key: (label = "k") => `${label}-${++counter}`,
     shortTtlMs: () => Math.max(suite.capabilities().ttl.minMs, 500),
+    ttlMs: (multiple: number) => Math.min(suite.shortTtlMs() * multiple, suite.capabilities().ttl.maxMs),
     expiryWaitMs: (granted: number) => {
       const caps = suite.capabilities();
       return granted + (caps.clock === "client" ? caps.clockSkewMarginMs : 0) + caps.ttl.granularityMs + 250;

@@ -26,7 +26,7 @@ export function expiry(suite: Suite): void {
       expect(stale.signal.reason).toBeInstanceOf(LockLostError);
       expect(await locker.inspect(k)).toEqual({ held: false });
 
-      const fresh = await locker.tryAcquire(k, { ttlMs: suite.shortTtlMs() * 4 });
+      const fresh = await locker.tryAcquire(k, { ttlMs: suite.ttlMs(4) });
       if (!fresh) throw new Error("expected the expired lock to be free");
       expect(fresh.fence).toBeGreaterThan(stale.fence);
       await expect(stale.extend()).rejects.toBeInstanceOf(LockLostError);
@@ -48,7 +48,7 @@ export function expiry(suite: Suite): void {
       if (!grant.ok) throw new Error("expected a grant");
       await sleep(suite.expiryWaitMs(grant.ttlMs));
       const fresh = newToken();
-      const next = await adapter.acquire({ key: k, token: fresh, ttlMs: suite.shortTtlMs() * 4 });
+      const next = await adapter.acquire({ key: k, token: fresh, ttlMs: suite.ttlMs(4) });
       if (!next.ok) throw new Error("expected the expired lock to be free");
       expect(next.fence).toBeGreaterThan(grant.fence);
       expect(await adapter.extend({ key: k, token: stale, ttlMs: suite.shortTtlMs() })).toEqual({

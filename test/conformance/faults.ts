@@ -8,7 +8,7 @@ import type { Suite } from "./context.js";
  * with its owner token, never guess.
  */
 export function faults(suite: Suite): void {
-  const ttl = () => suite.shortTtlMs() * 8;
+  const ttl = () => suite.ttlMs(8);
 
   test("a lost acquire response still ends with the caller holding the lock, once", async () => {
     const locker = suite.locker();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, afterEach, beforeAll, describe } from "vitest";
 import { adapterContract } from "./adapter-contract.js";
 import { badInput } from "./bad-input.js";
 import { contention } from "./contention.js";
@@ -24,6 +24,7 @@ export function describeConformance(target: ConformanceTarget): void {
     const suite = createSuite(target);
     beforeAll(() => suite.setup(), 120_000);
     afterAll(() => suite.teardown(), 60_000);
+    afterEach(() => suite.transport.reset());
 
     describe("adapter contract", () => adapterContract(suite));
     describe("leases", () => leases(suite));

@@ -4,7 +4,7 @@ import type { Suite } from "./context.js";
 
 /** The lock client's leases and withLock over the adapter. */
 export function leases(suite: Suite): void {
-  const ttl = () => suite.shortTtlMs() * 4;
+  const ttl = () => suite.ttlMs(4);
 
   test("tryAcquire grants a lease with an unguessable token, a fence and a conservative deadline", async () => {
     const locker = suite.locker();
@@ -60,7 +60,7 @@ export function leases(suite: Suite): void {
     if (!lease) throw new Error("expected a lease");
     const { fence, expiresAt } = lease;
     await new Promise((resolve) => setTimeout(resolve, 30));
-    await lease.extend(ttl() * 2);
+    await lease.extend(suite.ttlMs(8));
     expect(lease.fence).toBe(fence);
     expect(lease.expiresAt).toBeGreaterThan(expiresAt);
     expect(await locker.inspect(k)).toMatchObject({ held: true, fence });

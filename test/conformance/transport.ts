@@ -18,6 +18,12 @@ export class Transport {
   #delayMs = 0;
   #delayCount = 0;
 
+  /** Disarm any fault a finished case left armed, so it cannot leak into the next one. */
+  reset(): void {
+    this.#lose = 0;
+    this.#delayCount = 0;
+  }
+
   /** Lose the answers of the next `n` requests. */
   loseNext(n = 1): void {
     this.#lose = n;
