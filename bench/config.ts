@@ -27,6 +27,12 @@ export interface BenchConfig {
    * within a few minutes on a loaded machine.
    */
   readonly roundBudgetMs: { readonly uncontended: number; readonly contention: number; readonly manyKeys: number };
+  /**
+   * Overrides edgelock's polling backoff (`BENCH_BACKOFF=baseMs,maxMs`), to
+   * see what a different setting does to contention; default: the lock
+   * client's own defaults.
+   */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number } | undefined;
   /** TTL of every lock taken, ms: long enough that nothing expires mid-run. */
   readonly ttlMs: number;
   /** Longest wait of a contender, ms. */
@@ -46,6 +52,7 @@ export const config: BenchConfig = {
   roundBudgetMs: quick
     ? { uncontended: 800, contention: 800, manyKeys: 500 }
     : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500 },
+  backoff: parseBackoff(process.env.BENCH_BACKOFF),
   ttlMs: 20_000,
   waitMs: 60_000,
 };
@@ -58,4 +65,12 @@ export function selected(name: string): boolean {
     .split(",")
     .map((word) => word.trim().toLowerCase())
     .some((word) => word !== "" && name.toLowerCase().includes(word));
+}
+
+function parseBackoff(value: string | undefined): BenchConfig["backoff"] {
+  if (!value) return undefined;
+  const [baseMs, maxMs] = value.split(",").map(Number);
+  if (!Number.isInteger(baseMs) || !Number.isInteger(maxMs))
+    throw new Error(`BENCH_BACKOFF="${value}": want baseMs,maxMs`);
+  return { baseMs: baseMs as number, maxMs: maxMs as number };
 }

@@ -3,6 +3,7 @@
  * drives edgelock and its peers.
  */
 import { createLocker, type LockAdapter, type LockerOptions } from "../src/index.js";
+import { config } from "./config.js";
 import type { Meter } from "./measure.js";
 
 /** A lock held by a driver. */
@@ -48,6 +49,7 @@ export function edgelockDriver(options: {
   const adapter = options.counting === "fetch" ? options.adapter : options.meter.wrapAdapter(options.adapter);
   const locker = createLocker({
     namespace: `bench-${Math.random().toString(36).slice(2, 8)}:`,
+    ...(config.backoff ? { backoff: config.backoff } : {}),
     ...options.locker,
     adapter,
   });

@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const lines = [
     `edgelock bench, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores (${cpu}), ${config.quick ? "BENCH_QUICK=1 (indicative only)" : "full run"}`,
-    `uncontended: ${config.uncontendedCycles} cycles after ${config.warmupCycles} warm-up; contention: ${config.contenders} workers, ${config.handoffs} hand-offs × ${config.rounds} rounds; many keys: ${config.manyKeys} keys, concurrency ${config.manyKeysConcurrency}, ${config.manyKeysCycles} cycles × ${config.rounds} rounds; TTL ${config.ttlMs} ms`,
+    `uncontended: ${config.uncontendedCycles} cycles after ${config.warmupCycles} warm-up; contention: ${config.contenders} workers, ${config.handoffs} hand-offs × ${config.rounds} rounds; many keys: ${config.manyKeys} keys, concurrency ${config.manyKeysConcurrency}, ${config.manyKeysCycles} cycles × ${config.rounds} rounds; TTL ${config.ttlMs} ms; round budgets ${config.roundBudgetMs.uncontended} / ${config.roundBudgetMs.contention} / ${config.roundBudgetMs.manyKeys} ms${config.backoff ? `; edgelock backoff ${config.backoff.baseMs}–${config.backoff.maxMs} ms (BENCH_BACKOFF)` : ""}`,
     "",
     resultsTable(results),
     "",
