@@ -149,6 +149,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'EDGELOCK_MAX_WAIT_MS'
           value: string(maxWaitMs)
         }
+        {
+          // host.json serves routes at the root (routePrefix ""); the entry defaults to "/api".
+          name: 'EDGELOCK_BASE_PATH'
+          value: ''
+        }
       ]
     }
     functionAppConfig: {

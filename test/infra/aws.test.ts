@@ -6,7 +6,14 @@ import {
   DYNAMODB_PARTITION_KEY,
   DYNAMODB_TTL_ATTRIBUTE,
 } from "../../adapters/dynamodb/index.js";
-import { EDGELOCK_API_TOKENS, EDGELOCK_DYNAMODB_TABLE, EDGELOCK_MAX_WAIT_MS } from "../../src/http/env.js";
+import {
+  EDGELOCK_API_TOKENS,
+  EDGELOCK_BASE_PATH,
+  EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
+  EDGELOCK_DYNAMODB_TABLE,
+  EDGELOCK_MAX_KEY_BYTES,
+  EDGELOCK_MAX_WAIT_MS,
+} from "../../src/http/env.js";
 import {
   type CfnResource,
   type CfnTemplate,
@@ -141,7 +148,14 @@ describe("infra/aws/template.yaml (SAM: table + lock service)", () => {
       expect(existsSync(join(ROOT, LAMBDA_ENTRY)), `${LAMBDA_ENTRY} must exist`).toBe(true);
       const read = envNamesReadBy(LAMBDA_ENTRY);
       // Only for local testing against DynamoDB Local; the region's endpoint is right in AWS.
-      const unsetOnPurpose = new Set(["EDGELOCK_DYNAMODB_ENDPOINT"]);
+      // A local-only endpoint override; the base path stays "" (a Function URL serves at the root);
+      // key bytes stay at the v1 default (256); the skew margin at the adapter's default (1 s).
+      const unsetOnPurpose = new Set([
+        "EDGELOCK_DYNAMODB_ENDPOINT",
+        EDGELOCK_BASE_PATH,
+        EDGELOCK_MAX_KEY_BYTES,
+        EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
+      ]);
       expect(read).toContain(EDGELOCK_API_TOKENS);
       expect(read).toContain(EDGELOCK_DYNAMODB_TABLE);
       for (const name of read) if (!unsetOnPurpose.has(name)) expect(Object.keys(variables)).toContain(name);

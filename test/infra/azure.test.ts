@@ -7,6 +7,7 @@ import {
   EDGELOCK_AZURE_CONNECTION_STRING,
   EDGELOCK_AZURE_CONTAINER,
   EDGELOCK_BASE_PATH,
+  EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
 } from "../../src/http/env.js";
 import { type BicepResource, type BicepValue, isExpr, parseBicep } from "./support/bicep.js";
@@ -123,16 +124,18 @@ describe("infra/azure/main.bicep", () => {
     expect(exprText(bicep.outputs.lockContainerName?.value)).toBe(`${lockContainerSymbol}.name`);
   });
 
-  it("serves the routes at the root: host.json drops the /api prefix and no base path is set", () => {
+  it("serves the routes at the root: host.json drops the /api prefix and the entry's base path agrees", () => {
     expect(hostJson.extensions?.http?.routePrefix).toBe("");
-    expect(appSettings.has(EDGELOCK_BASE_PATH)).toBe(false);
+    // The entry defaults its base path to Functions' "/api"; the template must override it to match host.json.
+    expect(readSource(AZURE_ENTRY)).toContain(`[${EDGELOCK_BASE_PATH}]: "/api"`);
+    expect(appSettings.get(EDGELOCK_BASE_PATH)).toBe("");
   });
 
   it("sets every variable the Azure Functions entry reads, and nothing it does not", () => {
     expect(existsSync(join(ROOT, AZURE_ENTRY)), `${AZURE_ENTRY} must exist`).toBe(true);
     const read = envNamesReadBy(AZURE_ENTRY);
-    // Routes are at the root (host.json), so no base path.
-    const unsetOnPurpose = new Set([EDGELOCK_BASE_PATH]);
+    // Key bytes stay at the v1 default (256).
+    const unsetOnPurpose = new Set([EDGELOCK_MAX_KEY_BYTES]);
     expect(read).toContain(EDGELOCK_API_TOKENS);
     expect(read).toContain(EDGELOCK_AZURE_CONNECTION_STRING);
     for (const name of read) if (!unsetOnPurpose.has(name)) expect([...appSettings.keys()]).toContain(name);
