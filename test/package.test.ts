@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+
+// Every subpath the package exports is built from a source file that exists,
+// and the published shape is the one the house rules require.
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+describe("package.json", () => {
+  test("is an ESM package without side effects, for Node 20+", () => {
+    expect(pkg.type).toBe("module");
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.engines.node).toBe(">=20");
+  });
+
+  const entries = Object.entries(pkg.exports as Record<string, unknown>).filter(([path]) => path !== "./package.json");
+  test.each(entries)("export %s has types and default, built from an existing source", (_path, target) => {
+    const { types, default: js } = target as { types: string; default: string };
+    expect(types).toMatch(/^\.\/dist\/.+\.d\.ts$/);
+    expect(js).toBe(types.replace(/\.d\.ts$/, ".js"));
+    const source = js.replace(/^\.\/dist\//, "").replace(/\.js$/, ".ts");
+    expect(existsSync(new URL(`../${source}`, import.meta.url)), source).toBe(true);
+  });
+
+  test("every backend SDK is an optional peer, not a dependency", () => {
+    expect(pkg.dependencies ?? {}).toEqual({});
+    for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+  });
+});
