@@ -30,15 +30,6 @@ export function missingFiles(backend: Backend): string[] {
   return backend.needs.filter((file) => !existsSync(resolve(root, file)));
 }
 
-/**
- * Import a module of another engineer's by path, typed by the shape the
- * bench relies on. Dynamic so that the bench still runs, and says what is
- * missing, while their files do not exist yet.
- */
-export async function load<T>(file: string): Promise<T> {
-  return (await import(resolve(root, file))) as T;
-}
-
 export const memory: Backend = {
   name: "memory",
   needs: [],

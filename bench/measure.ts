@@ -36,13 +36,6 @@ export class Meter {
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }
-
-  /** Requests made while `fn` runs (only meaningful when nothing else runs). */
-  async during<T>(fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
-    const before = this.requests;
-    const value = await fn();
-    return { value, requests: this.requests - before };
-  }
 }
 
 /**
