@@ -18,6 +18,7 @@ import type {
   LockState,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
+import { CommandBatcher } from "./command-batcher.js";
 import { DEFAULT_PREFIX, lockKeys, validatePrefix } from "./keys.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
 import { acquireReply, extendReply, inspectReply, releaseReply } from "./replies.js";
@@ -140,7 +141,8 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
 /**
  * How each call gets its client. A user's client is used as it is (it takes
  * no per-call signal); for URL and token, a `Redis` over our own requester is
- * made per call (it is only a wrapper) so the call's signal reaches `fetch`.
+ * made per call (it is only a wrapper) so the call's signal reaches `fetch`,
+ * and all calls share one batcher, so concurrent operations share requests.
  */
 function clientFor(options: UpstashAdapterOptions): (signal?: AbortSignal) => UpstashScriptClient {
   if (options.redis !== undefined) {
@@ -169,5 +171,6 @@ function clientFor(options: UpstashAdapterOptions): (signal?: AbortSignal) => Up
     token,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   } satisfies Parameters<typeof restRequester>[0];
-  return (signal) => new Redis(restRequester(endpoint, signal));
+  const batcher = new CommandBatcher(endpoint);
+  return (signal) => new Redis(restRequester(endpoint, batcher, signal));
 }

@@ -1,5 +1,6 @@
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { BackendError, BackendRejectedError, fetchFailure } from "../../src/errors.js";
+import type { CommandBatcher } from "./command-batcher.js";
 
 /** Where and how to reach an Upstash REST endpoint. */
 export interface RestEndpoint {
@@ -12,57 +13,100 @@ export interface RestEndpoint {
 /**
  * A `Requester` for `@upstash/redis` that sends through an injected `fetch`
  * and honours a per-call `AbortSignal`: `@upstash/redis` itself always calls
- * the global `fetch` and takes no per-command signal. It sends one request
- * per command, never retries (the lock client retries with the owner token)
+ * the global `fetch` and takes no per-command signal. Single commands go
+ * through `batcher`, which sends commands issued together as one `/pipeline`
+ * request. It never retries (the lock client retries with the owner token)
  * and asks for plain JSON answers.
- *
- * Failures the HTTP layer can classify become edgelock errors here: 401/403
- * reject, 429 was not applied, 5xx and transport failures may have been.
- * A Redis error (400 with `{"error"}`) goes back to `@upstash/redis`, which
- * throws it as an `UpstashError`, exactly as with its own client.
  */
-export function restRequester(endpoint: RestEndpoint, signal?: AbortSignal): Requester {
+export function restRequester(endpoint: RestEndpoint, batcher: CommandBatcher, signal?: AbortSignal): Requester {
   return {
-    async request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
-      const url = [endpoint.url, ...(req.path ?? [])].join("/");
-      const what = `Upstash request to ${url}`;
-      let status: number | undefined;
-      try {
-        const response = await endpoint.fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${endpoint.token}` },
-          body: JSON.stringify(req.body),
-          signal: signal ?? null,
-        });
-        status = response.status;
-        const text = await response.text();
-        if (status === 401 || status === 403) {
-          throw new BackendRejectedError(`${what} was refused (${status}): ${errorOf(text)}`, { status });
-        }
-        if (status === 429) {
-          throw new BackendError(`${what} was rate-limited (429): ${errorOf(text)}`, { maybeApplied: false, status });
-        }
-        if (status >= 500) {
-          throw new BackendError(`${what} failed (${status}): ${errorOf(text)}`, { maybeApplied: true, status });
-        }
-        const body = parse(text);
-        if (status >= 200 && status < 300 && body && "result" in body) return { result: body.result as TResult };
-        if (body && typeof body.error === "string") return { error: body.error };
-        throw new BackendError(`${what}: unreadable answer (${status}): ${text.slice(0, 200)}`, {
-          maybeApplied: true,
-          status,
-        });
-      } catch (error) {
-        throw fetchFailure(error, status === undefined ? what : `reading the answer of ${what}`);
-      }
+    request<TResult>(req: UpstashRequest): Promise<UpstashResponse<TResult>> {
+      const sent = req.path?.length
+        ? postCommand(endpoint, req.path, req.body, signal)
+        : batcher.send(req.body, signal);
+      return sent as Promise<UpstashResponse<TResult>>;
     },
   };
 }
 
-function parse(text: string): { result?: unknown; error?: unknown } | undefined {
+/** Send one command (or a request to another path) and read its `{result}` or `{error}`. */
+export async function postCommand(
+  endpoint: RestEndpoint,
+  path: string[],
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<UpstashResponse<unknown>> {
+  const { what, status, text, json } = await post(endpoint, path, body, signal);
+  const answer = readAnswer(json);
+  if (answer && (status < 300 || "error" in answer)) return answer;
+  throw new BackendError(`${what}: unreadable answer (${status}): ${text.slice(0, 200)}`, {
+    maybeApplied: true,
+    status,
+  });
+}
+
+/** Send several commands as one `/pipeline` request; one answer per command, in order. */
+export async function postPipeline(
+  endpoint: RestEndpoint,
+  commands: unknown[],
+  signal?: AbortSignal,
+): Promise<UpstashResponse<unknown>[]> {
+  const { what, status, text, json } = await post(endpoint, ["pipeline"], commands, signal);
+  const answers = Array.isArray(json) && status < 300 ? json.map(readAnswer) : [];
+  if (answers.length === commands.length && answers.every((answer) => answer !== undefined)) {
+    return answers as UpstashResponse<unknown>[];
+  }
+  throw new BackendError(`${what}: unreadable answer (${status}): ${text.slice(0, 200)}`, {
+    maybeApplied: true,
+    status,
+  });
+}
+
+/**
+ * POST JSON and classify what the HTTP layer can: 401/403 reject, 429 was
+ * not applied, 5xx and transport failures may have been. A Redis error
+ * (400 with `{"error"}`) is left to the caller, which hands it back to
+ * `@upstash/redis` to throw as an `UpstashError`, exactly as its own client.
+ */
+async function post(endpoint: RestEndpoint, path: string[], body: unknown, signal?: AbortSignal) {
+  const url = [endpoint.url, ...path].join("/");
+  const what = `Upstash request to ${url}`;
+  let status: number | undefined;
   try {
-    const body: unknown = JSON.parse(text);
-    return typeof body === "object" && body !== null && !Array.isArray(body) ? body : undefined;
+    const response = await endpoint.fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${endpoint.token}` },
+      body: JSON.stringify(body),
+      signal: signal ?? null,
+    });
+    status = response.status;
+    const text = await response.text();
+    if (status === 401 || status === 403) {
+      throw new BackendRejectedError(`${what} was refused (${status}): ${errorOf(text)}`, { status });
+    }
+    if (status === 429) {
+      throw new BackendError(`${what} was rate-limited (429): ${errorOf(text)}`, { maybeApplied: false, status });
+    }
+    if (status >= 500) {
+      throw new BackendError(`${what} failed (${status}): ${errorOf(text)}`, { maybeApplied: true, status });
+    }
+    return { what, status, text, json: parse(text) };
+  } catch (error) {
+    throw fetchFailure(error, status === undefined ? what : `reading the answer of ${what}`);
+  }
+}
+
+/** `{result}` or `{error: string}`, else undefined. */
+function readAnswer(value: unknown): UpstashResponse<unknown> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  if ("result" in value) return { result: value.result };
+  if ("error" in value && typeof value.error === "string") return { error: value.error };
+  return undefined;
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -70,5 +114,7 @@ function parse(text: string): { result?: unknown; error?: unknown } | undefined 
 
 function errorOf(text: string): string {
   const body = parse(text);
-  return typeof body?.error === "string" ? body.error : text.slice(0, 200);
+  return typeof body === "object" && body !== null && "error" in body && typeof body.error === "string"
+    ? body.error
+    : text.slice(0, 200);
 }

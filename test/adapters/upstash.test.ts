@@ -96,6 +96,36 @@ describe("upstash specifics", () => {
     expect(calls).toEqual(["evalsha", "evalsha", "eval"]);
   });
 
+  test("operations issued together share one /pipeline request, each with its own answer", async () => {
+    const urls: string[] = [];
+    const a = adapter({
+      fetch: (input, init) => {
+        urls.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    const warm = newToken();
+    await a.acquire({ key: "batch-warm", token: warm, ttlMs: 60_000 });
+    await a.release({ key: "batch-warm", token: warm });
+    urls.length = 0;
+
+    const tokens = Array.from({ length: 32 }, () => newToken());
+    const grants = await Promise.all(
+      tokens.map((token, i) => a.acquire({ key: `batch-${i % 16}`, token, ttlMs: 60_000 })),
+    );
+    expect(urls).toEqual([`${upstash.url}/pipeline`]);
+    // Two callers per key: exactly one of each pair is granted, the other refused.
+    for (let i = 0; i < 16; i++) {
+      const pair = [grants[i], grants[i + 16]];
+      expect(pair.filter((grant) => grant?.ok)).toHaveLength(1);
+      expect(pair.filter((grant) => grant?.ok === false)).toHaveLength(1);
+    }
+    urls.length = 0;
+    const released = await Promise.all(tokens.map((token, i) => a.release({ key: `batch-${i % 16}`, token })));
+    expect(urls).toEqual([`${upstash.url}/pipeline`]);
+    expect(released.filter((answer) => answer.ok)).toHaveLength(16);
+  });
+
   test("fences keep rising after the lock key is removed behind edgelock's back", async () => {
     const a = adapter();
     const first = await a.acquire({ key: "cleanup", token: newToken(), ttlMs: 60_000 });
