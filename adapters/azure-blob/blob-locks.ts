@@ -17,16 +17,22 @@ import type {
 } from "../../src/types.js";
 import { blobNameFor } from "./blob-names.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
-import { type LockRecord, readRecord, recordHeaders } from "./lock-metadata.js";
-import { answerError, type BlobAnswer, type BlobRest, serverNow } from "./rest.js";
+import {
+  isLeasedByOther,
+  isLeaseMismatch,
+  isSuccess,
+  type LockBlobProperties,
+  LockBlobRequests,
+  ROUNDS,
+} from "./lock-blob-requests.js";
+import type { LockRecord } from "./lock-metadata.js";
+import { answerError, type BlobRest, serverNow } from "./rest.js";
 
 /** Azure's bounds on a finite lease, in seconds. */
 export const MIN_LEASE_SECONDS = 15;
 export const MAX_LEASE_SECONDS = 60;
 /** How many blobs' last-seen state an adapter remembers (it saves a read per acquire). */
 const KNOWN_LIMIT = 1_000;
-/** Rounds of create-and-retry or re-read before giving up on an operation. */
-const ROUNDS = 4;
 
 /** A blob's metadata as of an ETag. */
 interface Known {
@@ -57,9 +63,8 @@ export function leaseSeconds(ttlMs: number): number {
 
 export class BlobLocks {
   readonly #rest: BlobRest;
-  readonly #container: string;
+  readonly #blobs: LockBlobRequests;
   readonly #prefix: string;
-  readonly #createContainer: boolean;
   // Metadata this instance last wrote or read, by blob. Lease operations do not
   // change a blob's ETag, so when a lease answer carries the remembered ETag,
   // the remembered metadata is current and need not be read again.
@@ -67,9 +72,8 @@ export class BlobLocks {
 
   constructor(options: BlobLocksOptions) {
     this.#rest = options.rest;
-    this.#container = options.container;
+    this.#blobs = new LockBlobRequests(options.rest, options.container, options.createContainer);
     this.#prefix = options.prefix;
-    this.#createContainer = options.createContainer;
   }
 
   async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
@@ -80,7 +84,7 @@ export class BlobLocks {
 
     // 1. The lease: granted if the blob is free, expired, or already leased
     //    with this id (a retry after a lost answer).
-    const leased = await this.#takeLease(blob, leaseId, seconds, undefined, signal);
+    const leased = await this.#blobs.takeLease(blob, leaseId, seconds, undefined, signal);
     if (leased.status === 409 && isLeasedByOther(leased.code)) return { ok: false, reason: "held" };
     if (!isSuccess(leased)) throw answerError(leased, `acquire lease on ${blob}`, true);
     const granted = { ttlMs: seconds * 1000, expiresAt: serverNow(leased) + seconds * 1000 };
@@ -125,7 +129,7 @@ export class BlobLocks {
           retryable: false,
         });
       }
-      const written = await this.#writeRecord(blob, record, leaseId, current.etag, signal);
+      const written = await this.#blobs.writeRecord(blob, record, leaseId, current.etag, signal);
       if (isSuccess(written)) {
         const etag = written.headers.get("etag");
         if (etag) this.#remember(blob, etag, record);
@@ -164,7 +168,7 @@ export class BlobLocks {
       ttlMs: seconds * 1000,
       expiresAt: this.#rest.serviceNow() + seconds * 1000,
     };
-    const written = await this.#writeRecord(blob, record, leaseId, undefined, signal);
+    const written = await this.#blobs.writeRecord(blob, record, leaseId, undefined, signal);
     if (!isSuccess(written)) {
       if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
         this.#known.delete(blob);
@@ -177,7 +181,7 @@ export class BlobLocks {
     // 2. Acquire with the active lease id sets the new duration (renew would
     //    keep the original one). `If-Match` refuses it if the lease ended in
     //    between and someone else was granted the key.
-    const answer = await this.#takeLease(blob, leaseId, seconds, etag ?? current.etag, signal);
+    const answer = await this.#blobs.takeLease(blob, leaseId, seconds, etag ?? current.etag, signal);
     if (isSuccess(answer)) {
       return { ok: true, fence: record.fence, ttlMs: seconds * 1000, expiresAt: serverNow(answer) + seconds * 1000 };
     }
@@ -195,14 +199,7 @@ export class BlobLocks {
   async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
     const blob = this.#blob(key);
     const leaseId = await leaseIdFor(token);
-    const answer = await this.#rest.send({
-      method: "PUT",
-      path: this.#path(blob),
-      query: { comp: "lease" },
-      headers: { "x-ms-lease-action": "release", "x-ms-lease-id": leaseId },
-      signal,
-      what: `release the lease on ${blob}`,
-    });
+    const answer = await this.#blobs.releaseLease(blob, leaseId, signal);
     if (isSuccess(answer)) return { ok: true };
     // Azure answers LeaseNotPresentWithLeaseOperation for a lease already
     // released; Azurite answers LeaseIdMismatchWithLeaseOperation.
@@ -230,109 +227,11 @@ export class BlobLocks {
     return blobNameFor(this.#prefix, key);
   }
 
-  #path(blob: string): string {
-    return `${this.#container}/${blob}`;
-  }
-
-  /** Set Blob Metadata under the lease (and on the ETag, if given). */
-  #writeRecord(
-    blob: string,
-    record: LockRecord,
-    leaseId: string,
-    ifMatch: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<BlobAnswer> {
-    return this.#rest.send({
-      method: "PUT",
-      path: this.#path(blob),
-      query: { comp: "metadata" },
-      headers: {
-        ...recordHeaders(record),
-        "x-ms-lease-id": leaseId,
-        ...(ifMatch === undefined ? {} : { "if-match": ifMatch }),
-      },
-      signal,
-      what: `write the lock record of ${blob}`,
-    });
-  }
-
-  /** Lease acquire with a proposed id; creates the blob (and container, if allowed) on first use. */
-  async #takeLease(
-    blob: string,
-    leaseId: string,
-    seconds: number,
-    ifMatch: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<BlobAnswer> {
-    for (let round = 0; ; round++) {
-      const answer = await this.#rest.send({
-        method: "PUT",
-        path: this.#path(blob),
-        query: { comp: "lease" },
-        headers: {
-          "x-ms-lease-action": "acquire",
-          "x-ms-lease-duration": String(seconds),
-          "x-ms-proposed-lease-id": leaseId,
-          ...(ifMatch === undefined ? {} : { "if-match": ifMatch }),
-        },
-        signal,
-        what: `acquire lease on ${blob}`,
-      });
-      if (answer.status !== 404 || ifMatch !== undefined || round >= ROUNDS) return answer;
-      if (answer.code === "BlobNotFound") await this.#createBlob(blob, signal);
-      else if (answer.code === "ContainerNotFound" && this.#createContainer) await this.#createContainerNow(signal);
-      else return answer;
-    }
-  }
-
-  /** Create the empty lock blob unless it exists (`If-None-Match: *`: racing creators are fine). */
-  async #createBlob(blob: string, signal: AbortSignal | undefined): Promise<void> {
-    const answer = await this.#rest.send({
-      method: "PUT",
-      path: this.#path(blob),
-      headers: { "x-ms-blob-type": "BlockBlob", "if-none-match": "*" },
-      signal,
-      what: `create lock blob ${blob}`,
-    });
-    if (isSuccess(answer) || answer.status === 409 || answer.status === 412) return;
-    if (answer.code === "ContainerNotFound" && this.#createContainer) return this.#createContainerNow(signal);
-    throw answerError(answer, `create lock blob ${blob}`, true);
-  }
-
-  async #createContainerNow(signal: AbortSignal | undefined): Promise<void> {
-    const answer = await this.#rest.send({
-      method: "PUT",
-      path: this.#container,
-      query: { restype: "container" },
-      signal,
-      what: `create container ${this.#container}`,
-    });
-    if (isSuccess(answer) || (answer.status === 409 && answer.code === "ContainerAlreadyExists")) return;
-    throw answerError(answer, `create container ${this.#container}`, true);
-  }
-
-  /** Get Blob Properties: metadata, ETag and lease state; `undefined` if there is no blob. */
-  async #readWithLease(
-    blob: string,
-    signal: AbortSignal | undefined,
-  ): Promise<(Known & { leased: boolean; now: number }) | undefined> {
-    const answer = await this.#rest.send({
-      method: "HEAD",
-      path: this.#path(blob),
-      signal,
-      what: `read lock blob ${blob}`,
-    });
-    if (answer.status === 404 && answer.code !== "ContainerNotFound") return undefined;
-    if (answer.status === 404 && this.#createContainer) return undefined;
-    if (!isSuccess(answer)) throw answerError(answer, `read lock blob ${blob}`, false);
-    const etag = answer.headers.get("etag");
-    if (!etag) {
-      throw new BackendError(`the properties of ${blob} carry no ETag`, { maybeApplied: false, retryable: false });
-    }
-    const known = this.#remember(blob, etag, readRecord(answer.headers));
-    // "breaking" still holds the lease until its break period ends.
-    const state = answer.headers.get("x-ms-lease-state");
-    return { ...known, leased: state === "leased" || state === "breaking", now: serverNow(answer) };
+  /** Get Blob Properties, remembering the metadata it shows; `undefined` if there is no blob. */
+  async #readWithLease(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
+    const read = await this.#blobs.readProperties(blob, signal);
+    if (read) this.#remember(blob, read.etag, read.record);
+    return read;
   }
 
   async #read(blob: string, signal: AbortSignal | undefined): Promise<Known | undefined> {
@@ -349,23 +248,4 @@ export class BlobLocks {
     }
     return known;
   }
-}
-
-function isSuccess(answer: BlobAnswer): boolean {
-  return answer.status >= 200 && answer.status < 300;
-}
-
-/** Acquire refused because another lease is active (or being broken). */
-function isLeasedByOther(code: string | undefined): boolean {
-  return code === "LeaseAlreadyPresent" || code === "LeaseIsBreakingAndCannotBeAcquired";
-}
-
-function isLeaseMismatch(code: string | undefined): boolean {
-  return (
-    code === "LeaseIdMismatchWithLeaseOperation" ||
-    code === "LeaseNotPresentWithLeaseOperation" ||
-    code === "LeaseIdMismatchWithBlobOperation" ||
-    code === "LeaseNotPresentWithBlobOperation" ||
-    code === "LeaseLost"
-  );
 }
