@@ -1,27 +1,17 @@
 import {
-  DeleteItemCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
-  GetItemCommand,
   InternalServerError,
   ProvisionedThroughputExceededException,
-  PutItemCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  createLockTable,
-  DYNAMODB_PARTITION_KEY,
-  DYNAMODB_TTL_ATTRIBUTE,
-  dynamodbAdapter,
-  FENCE_BASE_PER_MS,
-} from "../../adapters/dynamodb/index.js";
+import { createLockTable, DYNAMODB_TTL_ATTRIBUTE, dynamodbAdapter } from "../../adapters/dynamodb/index.js";
 import { translateError } from "../../adapters/dynamodb/sdk-errors.js";
 import {
   BackendError,
   BackendRejectedError,
-  createLocker,
   InvalidArgumentError,
   type LockAdapter,
   newToken,
@@ -59,13 +49,6 @@ function adapter(options: { fetch?: typeof fetch; now?: () => number; table?: st
     clockSkewMarginMs: MARGIN_MS,
     ...options,
   });
-}
-
-async function rawItem(key: string) {
-  const out = await rawClient().send(
-    new GetItemCommand({ TableName: TABLE, Key: { [DYNAMODB_PARTITION_KEY]: { S: key } }, ConsistentRead: true }),
-  );
-  return out.Item;
 }
 
 beforeAll(async () => {
@@ -134,127 +117,6 @@ describe("dynamodb adapter", () => {
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).maybeApplied).toBe(true);
     expect(calls).toBe(1);
-  });
-
-  test("a new item's fence starts from the clock × 1000; the fence survives release", async () => {
-    const a = adapter();
-    const key = `base-${newToken()}`;
-    const before = Date.now();
-    const first = await a.acquire({ key, token: "t1", ttlMs: 5_000 });
-    if (!first.ok) throw new Error("expected a grant");
-    expect(first.fence).toBeGreaterThan(before * FENCE_BASE_PER_MS);
-    expect(first.fence).toBeLessThanOrEqual(Date.now() * FENCE_BASE_PER_MS + 1);
-    await a.release({ key, token: "t1" });
-    const item = await rawItem(key);
-    expect(item?.fence?.N).toBe(String(first.fence));
-    expect(item?.token).toBeUndefined();
-    expect(item?.expiresAt).toBeUndefined();
-    expect(Number(item?.[DYNAMODB_TTL_ATTRIBUTE]?.N)).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 86_000);
-  });
-
-  test("fences never go backwards after TTL cleanup deletes an idle item", async () => {
-    const a = adapter();
-    const key = `cleanup-${newToken()}`;
-    let last = 0;
-    for (let i = 0; i < 5; i++) {
-      const grant = await a.acquire({ key, token: `t${i}`, ttlMs: 5_000 });
-      if (!grant.ok) throw new Error("expected a grant");
-      expect(grant.fence).toBeGreaterThan(last);
-      last = grant.fence;
-      await a.release({ key, token: `t${i}` });
-    }
-    // What DynamoDB TTL does to an idle item: delete it outright.
-    await rawClient().send(new DeleteItemCommand({ TableName: TABLE, Key: { [DYNAMODB_PARTITION_KEY]: { S: key } } }));
-    expect(await rawItem(key)).toBeUndefined();
-    const again = await a.acquire({ key, token: "after", ttlMs: 5_000 });
-    if (!again.ok) throw new Error("expected a grant");
-    expect(again.fence).toBeGreaterThan(last);
-  });
-
-  test("the time base outruns a deleted item that was granted once per millisecond for a day", async () => {
-    const a = adapter();
-    const key = `outrun-${newToken()}`;
-    const dayMs = 86_400_000;
-    // Created a day ago and granted at DynamoDB's per-item write ceiling ever since.
-    const worst = (Date.now() - dayMs) * FENCE_BASE_PER_MS + dayMs;
-    await rawClient().send(
-      new PutItemCommand({
-        TableName: TABLE,
-        Item: { [DYNAMODB_PARTITION_KEY]: { S: key }, fence: { N: String(worst) } },
-      }),
-    );
-    const before = await a.acquire({ key, token: "x", ttlMs: 5_000 });
-    if (!before.ok) throw new Error("expected a grant");
-    expect(before.fence).toBe(worst + 1);
-    await a.release({ key, token: "x" });
-    await rawClient().send(new DeleteItemCommand({ TableName: TABLE, Key: { [DYNAMODB_PARTITION_KEY]: { S: key } } }));
-    const after = await a.acquire({ key, token: "y", ttlMs: 5_000 });
-    if (!after.ok) throw new Error("expected a grant");
-    expect(after.fence).toBeGreaterThan(before.fence);
-    expect(Number.isSafeInteger(after.fence)).toBe(true);
-  });
-
-  test("a retried acquire with the holder's token keeps fence and expiry and reports only the time left", async () => {
-    const a = adapter();
-    const key = `retry-${newToken()}`;
-    const token = newToken();
-    const first = await a.acquire({ key, token, ttlMs: 3_000 });
-    if (!first.ok) throw new Error("expected a grant");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const again = await a.acquire({ key, token, ttlMs: 3_000 });
-    if (!again.ok) throw new Error("expected the holder to be recognised");
-    expect(again.fence).toBe(first.fence);
-    expect(again.expiresAt).toBe(first.expiresAt);
-    expect(again.ttlMs).toBeLessThanOrEqual(first.ttlMs - 100);
-    expect(again.ttlMs).toBeGreaterThan(0);
-    await a.release({ key, token });
-  });
-
-  test("the skew margin: held for others until expiry + margin, inspect agrees with acquire", async () => {
-    const holder = adapter();
-    const key = `margin-${newToken()}`;
-    const grant = await holder.acquire({ key, token: "h", ttlMs: 1_000 });
-    if (!grant.ok) throw new Error("expected a grant");
-    // Contenders whose clocks already read a moment after the stated expiry.
-    const inMargin = adapter({ now: () => grant.expiresAt + MARGIN_MS / 2 });
-    expect(await inMargin.inspect(key)).toMatchObject({ held: true, fence: grant.fence });
-    const refusal = await inMargin.acquire({ key, token: "c1", ttlMs: 1_000 });
-    expect(refusal).toMatchObject({ ok: false, reason: "held" });
-    if (!refusal.ok) expect(refusal.retryAfterMs).toBeLessThanOrEqual(MARGIN_MS / 2);
-    // The holder itself can no longer extend once its own clock passes expiry...
-    expect(await inMargin.extend({ key, token: "h", ttlMs: 1_000 })).toEqual({ ok: false, reason: "not_held" });
-    // ...but can still release, freeing the key before the margin runs out.
-    const pastMargin = adapter({ now: () => grant.expiresAt + MARGIN_MS + 1 });
-    expect(await pastMargin.inspect(key)).toEqual({ held: false });
-    const taken = await pastMargin.acquire({ key, token: "c2", ttlMs: 1_000 });
-    if (!taken.ok) throw new Error("expected the key free after expiry + margin");
-    expect(taken.fence).toBeGreaterThan(grant.fence);
-    expect(await holder.release({ key, token: "h" })).toEqual({ ok: false, reason: "not_held" });
-  });
-
-  test("an overrunning holder's release frees the key at once instead of after the margin", async () => {
-    const a = adapter();
-    const key = `overrun-${newToken()}`;
-    const grant = await a.acquire({ key, token: "h", ttlMs: 1_000 });
-    if (!grant.ok) throw new Error("expected a grant");
-    const late = adapter({ now: () => grant.expiresAt + MARGIN_MS / 2 });
-    expect(await late.release({ key, token: "h" })).toEqual({ ok: true });
-    expect(await late.inspect(key)).toEqual({ held: false });
-  });
-
-  test("at the holder's local deadline, a contender whose clock runs ahead is still refused", async () => {
-    // The lock client ends the lease a margin before expiry and contenders
-    // wait a margin after it: together they absorb a lead of up to twice the
-    // margin. A lead just under that is refused only if both sides apply it.
-    const key = `skew-${newToken()}`;
-    const holder = createLocker({ adapter: adapter() });
-    const lease = await holder.tryAcquire(key, { ttlMs: 1_000 });
-    if (!lease) throw new Error("expected a lease");
-    const ahead = createLocker({ adapter: adapter({ now: () => lease.expiresAt + 2 * MARGIN_MS - 50 }) });
-    expect(await ahead.inspect(key)).toMatchObject({ held: true, fence: lease.fence });
-    expect(await ahead.tryAcquire(key, { ttlMs: 1_000 })).toBeNull();
-    await lease.release();
-    expect(await ahead.tryAcquire(key, { ttlMs: 1_000 })).not.toBeNull();
   });
 
   test("a user's client is used as given", async () => {
