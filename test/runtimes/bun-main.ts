@@ -1,0 +1,38 @@
+/**
+ * Run with Bun: the lock scenario against every backend whose endpoint the
+ * environment names (the test that spawns this starts them). Prints one JSON
+ * line: the runtime and the failed checks.
+ */
+import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
+import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
+import { upstashAdapter } from "../../adapters/upstash/index.js";
+import { memoryAdapter } from "../../src/index.js";
+import { runScenario } from "./scenario.js";
+
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+const need = (name: string): string => {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const failures = [
+  ...(await runScenario(memoryAdapter(), "memory")),
+  ...(await runScenario(upstashAdapter({ url: need("UPSTASH_URL"), token: need("UPSTASH_TOKEN") }), "upstash")),
+  ...(await runScenario(
+    dynamodbAdapter({
+      table: need("DYNAMODB_TABLE"),
+      endpoint: need("DYNAMODB_ENDPOINT"),
+      region: "us-east-1",
+      credentials: { accessKeyId: "edgelock", secretAccessKey: "edgelock" },
+      clockSkewMarginMs: 100,
+    }),
+    "dynamodb",
+  )),
+  ...(await runScenario(
+    azureBlobAdapter({ connectionString: need("AZURE_CONNECTION_STRING"), container: "bun", createContainer: true }),
+    "azure-blob",
+  )),
+];
+const runtime = (globalThis as { Bun?: { version: string } }).Bun?.version;
+console.log(JSON.stringify({ runtime: runtime ? `bun ${runtime}` : "not bun", failures }));
