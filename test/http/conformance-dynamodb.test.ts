@@ -1,0 +1,56 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { createLockTable } from "../../adapters/dynamodb/index.js";
+import { httpAdapter } from "../../src/http/client.js";
+import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
+import { describeConformance } from "../conformance/index.js";
+import {
+  DYNAMODB_LOCAL_CREDENTIALS,
+  DYNAMODB_LOCAL_REGION,
+  type DynamoDBLocal,
+  startDynamoDBLocal,
+} from "../support/dynamodb-local.js";
+
+const TOKEN = "conformance-token-dynamodb";
+const TABLE = "http-conformance";
+let ddb: DynamoDBLocal | undefined;
+let service: NodeService | undefined;
+
+// A client-clock backend behind the service, configured only by environment
+// variables as the Lambda entry is: httpAdapter → loopback HTTP → the service
+// → the DynamoDB adapter (skew margin applied on the service's side) →
+// DynamoDB Local.
+describeConformance({
+  name: "http over dynamodb (Node entry)",
+  async create({ fetch }) {
+    ddb = await startDynamoDBLocal();
+    const client = new DynamoDBClient({
+      endpoint: ddb.endpoint,
+      region: DYNAMODB_LOCAL_REGION,
+      credentials: DYNAMODB_LOCAL_CREDENTIALS,
+      requestHandler: new FetchHttpHandler(),
+    });
+    await createLockTable(client, { table: TABLE });
+    service = await startFromEnv({
+      EDGELOCK_BACKEND: "dynamodb",
+      EDGELOCK_DYNAMODB_TABLE: TABLE,
+      EDGELOCK_DYNAMODB_ENDPOINT: ddb.endpoint,
+      // Small, to keep the suite's expiry cases short; production default is 1 000 ms.
+      EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS: "100",
+      AWS_REGION: DYNAMODB_LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: DYNAMODB_LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DYNAMODB_LOCAL_CREDENTIALS.secretAccessKey,
+      EDGELOCK_API_TOKENS: TOKEN,
+      // The suite's lock client sends its namespace and a 256-byte key as one key.
+      EDGELOCK_MAX_KEY_BYTES: "384",
+      PORT: "0",
+    });
+    // As docs/http.md advises for a service over DynamoDB: the client knows the
+    // backend's margin, so its leases end that much early and its hints fit.
+    return httpAdapter({ url: service.url, token: TOKEN, fetch, clockSkewMarginMs: 100 });
+  },
+  async cleanup() {
+    await service?.close();
+    await ddb?.stop();
+  },
+});
