@@ -1,53 +1,11 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createLockTable, dynamodbAdapter } from "../../adapters/dynamodb/index.js";
-import { createLocker, type LockAdapter, newToken } from "../../src/index.js";
-import {
-  DYNAMODB_LOCAL_CREDENTIALS,
-  DYNAMODB_LOCAL_REGION,
-  type DynamoDBLocal,
-  startDynamoDBLocal,
-} from "../support/dynamodb-local.js";
+import { describe, expect, test } from "vitest";
+import { createLocker, newToken } from "../../src/index.js";
+import { MARGIN_MS, useDynamoDBLocal } from "./dynamodb-fixture.js";
 
 // The clock skew margin: the adapter judges expiry by the caller's clock, so a
 // key stays held for others until expiry + margin.
 
-const TABLE = "edgelock-test";
-// Small enough to keep the suite fast (TTLs of 3 × margin and up); production default is 1 000 ms.
-const MARGIN_MS = 100;
-let ddb: DynamoDBLocal;
-
-/** A plain client for setup. */
-function rawClient(): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new FetchHttpHandler(),
-  });
-}
-
-function adapter(options: { fetch?: typeof fetch; now?: () => number; table?: string } = {}): LockAdapter {
-  return dynamodbAdapter({
-    table: TABLE,
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    clockSkewMarginMs: MARGIN_MS,
-    ...options,
-  });
-}
-
-beforeAll(async () => {
-  ddb = await startDynamoDBLocal();
-  await createLockTable(rawClient(), { table: TABLE });
-}, 120_000);
-
-afterAll(async () => {
-  await ddb?.stop();
-});
+const { adapter } = useDynamoDBLocal();
 
 describe("dynamodb adapter", () => {
   test("the skew margin: held for others until expiry + margin, inspect agrees with acquire", async () => {

@@ -1,66 +1,13 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  createLockTable,
-  DYNAMODB_PARTITION_KEY,
-  DYNAMODB_TTL_ATTRIBUTE,
-  dynamodbAdapter,
-  FENCE_BASE_PER_MS,
-} from "../../adapters/dynamodb/index.js";
-import { type LockAdapter, newToken } from "../../src/index.js";
-import {
-  DYNAMODB_LOCAL_CREDENTIALS,
-  DYNAMODB_LOCAL_REGION,
-  type DynamoDBLocal,
-  startDynamoDBLocal,
-} from "../support/dynamodb-local.js";
+import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { describe, expect, test } from "vitest";
+import { DYNAMODB_PARTITION_KEY, DYNAMODB_TTL_ATTRIBUTE, FENCE_BASE_PER_MS } from "../../adapters/dynamodb/index.js";
+import { newToken } from "../../src/index.js";
+import { TABLE, useDynamoDBLocal } from "./dynamodb-fixture.js";
 
 // Fences on DynamoDB: a time base for new items, so they keep rising when TTL
 // cleanup deletes an idle item, and a retry by the holder keeps its grant.
 
-const TABLE = "edgelock-test";
-// Small enough to keep the suite fast (TTLs of 3 × margin and up); production default is 1 000 ms.
-const MARGIN_MS = 100;
-let ddb: DynamoDBLocal;
-
-/** A plain client for setup and for looking at items behind the adapter's back. */
-function rawClient(): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new FetchHttpHandler(),
-  });
-}
-
-function adapter(options: { fetch?: typeof fetch; now?: () => number; table?: string } = {}): LockAdapter {
-  return dynamodbAdapter({
-    table: TABLE,
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    clockSkewMarginMs: MARGIN_MS,
-    ...options,
-  });
-}
-
-async function rawItem(key: string) {
-  const out = await rawClient().send(
-    new GetItemCommand({ TableName: TABLE, Key: { [DYNAMODB_PARTITION_KEY]: { S: key } }, ConsistentRead: true }),
-  );
-  return out.Item;
-}
-
-beforeAll(async () => {
-  ddb = await startDynamoDBLocal();
-  await createLockTable(rawClient(), { table: TABLE });
-}, 120_000);
-
-afterAll(async () => {
-  await ddb?.stop();
-});
+const { rawClient, rawItem, adapter } = useDynamoDBLocal();
 
 describe("dynamodb adapter", () => {
   test("a new item's fence starts from the clock × 1000; the fence survives release", async () => {

@@ -6,59 +6,15 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createLockTable, DYNAMODB_TTL_ATTRIBUTE, dynamodbAdapter } from "../../adapters/dynamodb/index.js";
 import { translateError } from "../../adapters/dynamodb/sdk-errors.js";
-import {
-  BackendError,
-  BackendRejectedError,
-  InvalidArgumentError,
-  type LockAdapter,
-  newToken,
-} from "../../src/index.js";
+import { BackendError, BackendRejectedError, InvalidArgumentError, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
-import {
-  DYNAMODB_LOCAL_CREDENTIALS,
-  DYNAMODB_LOCAL_REGION,
-  type DynamoDBLocal,
-  startDynamoDBLocal,
-} from "../support/dynamodb-local.js";
+import { DYNAMODB_LOCAL_CREDENTIALS, DYNAMODB_LOCAL_REGION } from "../support/dynamodb-local.js";
+import { MARGIN_MS, TABLE, useDynamoDBLocal } from "./dynamodb-fixture.js";
 
-const TABLE = "edgelock-test";
-// Small enough to keep the suite fast (TTLs of 3 × margin and up); production default is 1 000 ms.
-const MARGIN_MS = 100;
-let ddb: DynamoDBLocal;
-
-/** A plain client for setup and for looking at items behind the adapter's back. */
-function rawClient(): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new FetchHttpHandler(),
-  });
-}
-
-function adapter(options: { fetch?: typeof fetch; now?: () => number; table?: string } = {}): LockAdapter {
-  return dynamodbAdapter({
-    table: TABLE,
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    clockSkewMarginMs: MARGIN_MS,
-    ...options,
-  });
-}
-
-beforeAll(async () => {
-  ddb = await startDynamoDBLocal();
-  await createLockTable(rawClient(), { table: TABLE });
-}, 120_000);
-
-afterAll(async () => {
-  await ddb?.stop();
-});
+const { endpoint, rawClient, adapter } = useDynamoDBLocal();
 
 describeConformance({ name: "dynamodb", create: ({ fetch }) => adapter({ fetch }) });
 
@@ -102,7 +58,7 @@ describe("dynamodb adapter", () => {
       "DynamoDB_20120810.GetItem",
       ...Array(2).fill("DynamoDB_20120810.UpdateItem"),
     ]);
-    expect(seen.every((s) => s.signed && s.url.startsWith(ddb.endpoint))).toBe(true);
+    expect(seen.every((s) => s.signed && s.url.startsWith(endpoint()))).toBe(true);
   });
 
   test("the adapter's own client makes one attempt and leaves retries to the lock client", async () => {
@@ -122,7 +78,7 @@ describe("dynamodb adapter", () => {
   test("a user's client is used as given", async () => {
     let calls = 0;
     const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
+      endpoint: endpoint(),
       region: DYNAMODB_LOCAL_REGION,
       credentials: DYNAMODB_LOCAL_CREDENTIALS,
       maxAttempts: 1,

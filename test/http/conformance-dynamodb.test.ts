@@ -1,5 +1,3 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { httpAdapter } from "../../src/http/client.js";
 import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
@@ -8,6 +6,7 @@ import {
   DYNAMODB_LOCAL_CREDENTIALS,
   DYNAMODB_LOCAL_REGION,
   type DynamoDBLocal,
+  localClient,
   startDynamoDBLocal,
 } from "../support/dynamodb-local.js";
 
@@ -24,12 +23,7 @@ describeConformance({
   name: "http over dynamodb (Node entry)",
   async create({ fetch }) {
     ddb = await startDynamoDBLocal();
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: DYNAMODB_LOCAL_REGION,
-      credentials: DYNAMODB_LOCAL_CREDENTIALS,
-      requestHandler: new FetchHttpHandler(),
-    });
+    const client = localClient(ddb.endpoint);
     await createLockTable(client, { table: TABLE });
     service = await startFromEnv({
       EDGELOCK_BACKEND: "dynamodb",

@@ -1,15 +1,8 @@
 import { spawn } from "node:child_process";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
-import {
-  DYNAMODB_LOCAL_CREDENTIALS,
-  DYNAMODB_LOCAL_REGION,
-  type DynamoDBLocal,
-  startDynamoDBLocal,
-} from "../support/dynamodb-local.js";
+import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 // The library on another runtime: Bun (from npm) runs the lock scenario
@@ -21,12 +14,7 @@ const TABLE = "bun-locks";
 
 beforeAll(async () => {
   [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: DYNAMODB_LOCAL_REGION,
-    credentials: DYNAMODB_LOCAL_CREDENTIALS,
-    requestHandler: new FetchHttpHandler(),
-  });
+  const client = localClient(ddb.endpoint);
   await createLockTable(client, { table: TABLE });
 }, 120_000);
 

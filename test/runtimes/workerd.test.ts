@@ -1,16 +1,9 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
-import {
-  DYNAMODB_LOCAL_CREDENTIALS,
-  DYNAMODB_LOCAL_REGION,
-  type DynamoDBLocal,
-  startDynamoDBLocal,
-} from "../support/dynamodb-local.js";
+import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 // The library inside workerd, bundled as a Worker ships it (esbuild, the
@@ -52,15 +45,7 @@ const TABLE = "workerd-locks";
 
 beforeAll(async () => {
   [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
-  await createLockTable(
-    new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: DYNAMODB_LOCAL_REGION,
-      credentials: DYNAMODB_LOCAL_CREDENTIALS,
-      requestHandler: new FetchHttpHandler(),
-    }),
-    { table: TABLE },
-  );
+  await createLockTable(localClient(ddb.endpoint), { table: TABLE });
   const bundle = await build({
     stdin: { contents: WORKER, resolveDir: process.cwd(), loader: "ts", sourcefile: "worker.ts" },
     bundle: true,

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { freePort, waitForPort } from "./ports.js";
 
 /** Dummy credentials: DynamoDB Local checks that requests are signed, not by whom. */
@@ -94,4 +96,15 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
   const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A plain SDK client for DynamoDB Local (setup, and looking behind an adapter's back), through `fetch`. */
+export function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: DYNAMODB_LOCAL_REGION,
+    credentials: DYNAMODB_LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: new FetchHttpHandler(),
+  });
 }
