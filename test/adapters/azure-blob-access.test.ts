@@ -2,54 +2,31 @@ import {
   AccountSASPermissions,
   AccountSASResourceTypes,
   AccountSASServices,
-  BlobServiceClient,
   generateAccountSASQueryParameters,
   SASProtocol,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  AZURE_DEFAULT_CONTAINER,
-  type AzureBlobAdapterOptions,
-  azureBlobAdapter,
-  parseConnectionString,
-} from "../../adapters/azure-blob/index.js";
-import { BackendRejectedError, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
-import { type Azurite, startAzurite } from "../support/azurite.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import { AZURE_DEFAULT_CONTAINER, azureBlobAdapter, parseConnectionString } from "../../adapters/azure-blob/index.js";
+import { BackendRejectedError, InvalidArgumentError, newToken } from "../../src/index.js";
+import { CONTAINER, useAzurite } from "./azure-blob-fixture.js";
 
 // How the adapter reaches a storage account: credentials, connection strings,
 // and the container it needs. The lock protocol itself is in azure-blob.test.ts.
 
-const CONTAINER = "edgelock-test";
-let azurite: Azurite;
+const { azurite, adapter, sdk } = useAzurite();
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   // The SAS test's adapter does not create its container, and no earlier test in this file does.
   await sdk().getContainerClient(CONTAINER).createIfNotExists();
-}, 60_000);
-afterAll(() => azurite?.stop());
-
-function adapter(options: Partial<AzureBlobAdapterOptions> = {}): LockAdapter {
-  return azureBlobAdapter({
-    connectionString: azurite.connectionString,
-    container: CONTAINER,
-    createContainer: true,
-    ...options,
-  });
-}
-
-/** `@azure/storage-blob`, as an independent client looking at what the adapter did. */
-function sdk(): BlobServiceClient {
-  return new BlobServiceClient(azurite.url, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
-}
+});
 
 describe("azure-blob specifics", () => {
   test("a wrong account key is refused with BackendRejectedError (403), for every operation", async () => {
     const wrongKey = Buffer.alloc(64, 7).toString("base64");
     const bad = azureBlobAdapter({
-      endpoint: azurite.url,
-      accountName: azurite.accountName,
+      endpoint: azurite().url,
+      accountName: azurite().accountName,
       accountKey: wrongKey,
       container: CONTAINER,
     });
@@ -85,7 +62,7 @@ describe("azure-blob specifics", () => {
   });
 
   test("SAS authorisation works; a read-only SAS is refused with BackendRejectedError", async () => {
-    const credential = new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey);
+    const credential = new StorageSharedKeyCredential(azurite().accountName, azurite().accountKey);
     const sas = (permissions: string) =>
       generateAccountSASQueryParameters(
         {
@@ -99,10 +76,10 @@ describe("azure-blob specifics", () => {
       ).toString();
     const key = `sas:${newToken()}`;
     const token = newToken();
-    const writer = azureBlobAdapter({ endpoint: azurite.url, sasToken: `?${sas("rwc")}`, container: CONTAINER });
+    const writer = azureBlobAdapter({ endpoint: azurite().url, sasToken: `?${sas("rwc")}`, container: CONTAINER });
     expect((await writer.acquire({ key, token, ttlMs: 15_000 })).ok).toBe(true);
     const viaConnectionString = azureBlobAdapter({
-      connectionString: `BlobEndpoint=${azurite.url};SharedAccessSignature=${sas("r")}`,
+      connectionString: `BlobEndpoint=${azurite().url};SharedAccessSignature=${sas("r")}`,
       container: CONTAINER,
     });
     expect(await viaConnectionString.inspect(key)).toMatchObject({ held: true });

@@ -1,32 +1,11 @@
-import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { leaseSeconds } from "../../adapters/azure-blob/blob-locks.js";
-import { type AzureBlobAdapterOptions, azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
-import { BackendError, createLocker, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
+import { azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
+import { BackendError, createLocker, InvalidArgumentError, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
-import { type Azurite, startAzurite } from "../support/azurite.js";
+import { CONTAINER, useAzurite } from "./azure-blob-fixture.js";
 
-const CONTAINER = "edgelock-test";
-let azurite: Azurite;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-}, 60_000);
-afterAll(() => azurite?.stop());
-
-function adapter(options: Partial<AzureBlobAdapterOptions> = {}): LockAdapter {
-  return azureBlobAdapter({
-    connectionString: azurite.connectionString,
-    container: CONTAINER,
-    createContainer: true,
-    ...options,
-  });
-}
-
-/** `@azure/storage-blob`, as an independent client looking at what the adapter did. */
-function sdk(): BlobServiceClient {
-  return new BlobServiceClient(azurite.url, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
-}
+const { azurite, adapter, sdk } = useAzurite();
 
 const blobName = (key: string) => `locks/${Buffer.from(key, "utf8").toString("base64url")}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,7 +28,8 @@ function wire(loseNth?: number) {
 
 describeConformance({
   name: "azure-blob",
-  create: ({ fetch }) => azureBlobAdapter({ connectionString: azurite.connectionString, createContainer: true, fetch }),
+  create: ({ fetch }) =>
+    azureBlobAdapter({ connectionString: azurite().connectionString, createContainer: true, fetch }),
 });
 
 describe("azure-blob specifics", () => {
