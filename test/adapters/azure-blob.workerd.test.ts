@@ -1,8 +1,8 @@
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type Azurite, startAzurite } from "../support/azurite.js";
+import { bundleWorker } from "../support/worker-bundle.js";
 
 // The adapter bundled on its own, as a Worker would ship it: only the adapter
 // and the lock client, no Node built-ins (the bundle would fail to run otherwise).
@@ -40,17 +40,7 @@ let mf: Miniflare;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  const bundle = await build({
-    stdin: { contents: WORKER, resolveDir: process.cwd(), loader: "ts", sourcefile: "worker.ts" },
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    write: false,
-    logLevel: "silent",
-  });
-  const script = bundle.outputFiles[0]?.text;
-  if (script === undefined) throw new Error("esbuild produced no output");
+  const script = await bundleWorker(WORKER);
   mf = new Miniflare({
     modules: true,
     script,

@@ -1,10 +1,10 @@
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
+import { bundleWorker } from "../support/worker-bundle.js";
 
 // The library inside workerd, bundled as a Worker ships it (esbuild, the
 // workerd/worker/browser export conditions, no Node compatibility flag): the
@@ -46,18 +46,7 @@ const TABLE = "workerd-locks";
 beforeAll(async () => {
   [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
   await createLockTable(localClient(ddb.endpoint), { table: TABLE });
-  const bundle = await build({
-    stdin: { contents: WORKER, resolveDir: process.cwd(), loader: "ts", sourcefile: "worker.ts" },
-    bundle: true,
-    format: "esm",
-    // As wrangler bundles for Workers: browser builds of the SDKs (no Node credential chain).
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    write: false,
-    logLevel: "silent",
-  });
-  const script = bundle.outputFiles[0]?.text;
-  if (script === undefined) throw new Error("esbuild produced no output");
+  const script = await bundleWorker(WORKER);
   mf = new Miniflare({
     modules: true,
     script,
