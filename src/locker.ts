@@ -1,7 +1,7 @@
 import { callWithRetries } from "./call.js";
 import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
-import { abortError, type BackoffOptions, backoffDelay, sleep } from "./timing.js";
+import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
 import { MAX_DURATION_MS, validateDuration, validateKey, validateNamespace, validateOwner } from "./validate.js";
@@ -233,11 +233,7 @@ class LockerImpl implements Locker, LeaseContext {
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
       }
-      // Wake no later than the holder's expiry, never after the deadline,
-      // and otherwise back off with jitter.
-      let delay = backoffDelay(poll, this.#backoff);
-      if (result.retryAfterMs !== undefined) delay = Math.min(delay, Math.max(1, result.retryAfterMs));
-      await sleep(Math.min(delay, remaining), userSignal);
+      await sleep(pollDelay(poll, result.retryAfterMs, remaining, this.#backoff), userSignal);
     }
   }
 

@@ -43,6 +43,22 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   return Math.max(1, Math.floor(Math.random() * ceiling));
 }
 
+/**
+ * How long to sleep after a refused attempt while waiting for a lock: back
+ * off with jitter, but wake no later than the holder's expiry when the
+ * backend says when that is, and never past the wait's deadline.
+ */
+export function pollDelay(
+  poll: number,
+  retryAfterMs: number | undefined,
+  remainingMs: number,
+  options?: BackoffOptions,
+): number {
+  let delay = backoffDelay(poll, options);
+  if (retryAfterMs !== undefined) delay = Math.min(delay, Math.max(1, retryAfterMs));
+  return Math.min(delay, remainingMs);
+}
+
 /** A signal that aborts when `signal` does or after `ms`, whichever comes first. */
 export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const timeout = AbortSignal.timeout(ms);

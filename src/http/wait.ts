@@ -1,5 +1,5 @@
 import { LockAbortedError } from "../errors.js";
-import { backoffDelay, sleep } from "../timing.js";
+import { pollDelay, sleep } from "../timing.js";
 import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../types.js";
 
 /** Server-side polling cadence for adapters that cannot push wake-ups: close to the backend, so short. */
@@ -36,10 +36,8 @@ export async function acquireWithWait(
     if (result.ok) return { ...result, waitedMs: sentAt - received + (result.waitedMs ?? 0) };
     const remaining = deadline - Date.now();
     if (remaining <= 0 || request.signal.aborted) return result;
-    let delay = backoffDelay(poll, POLL);
-    if (result.retryAfterMs !== undefined) delay = Math.min(delay, Math.max(1, result.retryAfterMs));
     try {
-      await sleep(Math.min(delay, remaining), request.signal);
+      await sleep(pollDelay(poll, result.retryAfterMs, remaining, POLL), request.signal);
     } catch (error) {
       // The caller hung up: it reads no answer, so the last refusal stands.
       if (error instanceof LockAbortedError) return result;
