@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs before `npm test`: the test backends need Java (DynamoDB Local) and
-// redis-server (behind the Upstash REST fixture). Installs them with apt
+// Runs before `npm test`: the test backends need Java (DynamoDB Local),
+// redis-server (behind the Upstash REST fixture), PostgreSQL 15 and etcd. Installs them with apt
 // where it can (root on Debian/Ubuntu), else stops at once with one line
 // saying what to install.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -8,6 +8,13 @@ import { execFileSync, spawnSync } from "node:child_process";
 const needs = [
   { command: "java", args: ["-version"], apt: "default-jre-headless", what: "Java 17+ (for DynamoDB Local)" },
   { command: "redis-server", args: ["--version"], apt: "redis-server", what: "redis-server 7 (for the Upstash tests)" },
+  {
+    command: "/usr/lib/postgresql/15/bin/initdb",
+    args: ["--version"],
+    apt: "postgresql",
+    what: "PostgreSQL 15 (for the PostgreSQL tests)",
+  },
+  { command: "etcd", args: ["--version"], apt: "etcd-server", what: "etcd 3.4 (for the etcd tests)" },
 ];
 
 const has = (command, args) => spawnSync(command, args, { stdio: "ignore" }).status === 0;
