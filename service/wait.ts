@@ -95,8 +95,8 @@ export class Waiters {
   async run<T>(key: string, token: string, acquire: (wait: Wait) => Promise<T>): Promise<T> {
     const id = `${token}\u0000${key}`;
     const wait: Wait = { withdrawn: false };
-    let waits = this.#waiting.get(id);
-    if (!waits) this.#waiting.set(id, (waits = new Set()));
+    const waits = this.#waiting.get(id) ?? new Set<Wait>();
+    this.#waiting.set(id, waits);
     waits.add(wait);
     try {
       return await acquire(wait);
