@@ -61,6 +61,10 @@ export function contention(suite: Suite): void {
         // Polls: its second attempt is the signal that it is waiting, not a sleep.
         await within(waiting.called(calls + 2), 10_000, "a second poll of the waiting acquire");
       }
+      const waitedFor = {
+        client: waiting.transport.requests - requests,
+        backend: backend === undefined ? 0 : (suite.target.backendRequests?.() ?? 0) - backend,
+      };
       await holder.release();
       released = true;
       const lease = await pending;
@@ -71,8 +75,8 @@ export function contention(suite: Suite): void {
       expect(lease.fence).toBeGreaterThan(holder.fence);
       if (backend !== undefined) {
         console.info(
-          `${suite.name}: a waiting acquire (${spread}) cost ${waiting.transport.requests - requests} client ` +
-            `request(s) and ${(suite.target.backendRequests?.() ?? 0) - backend} backend request(s) on the service's side`,
+          `${suite.name}: a waiting acquire (${spread}), until the holder released, cost ${waitedFor.client} client ` +
+            `request(s) and ${waitedFor.backend} backend request(s) on the service's side`,
         );
       }
       await lease.release();
