@@ -4,7 +4,6 @@ import { upstashAdapter } from "../../adapters/upstash/index.js";
 import {
   BackendError,
   BackendRejectedError,
-  createLocker,
   InvalidArgumentError,
   type LockAdapter,
   newToken,
@@ -278,48 +277,4 @@ describe("upstash specifics", () => {
       expect(() => upstashAdapter(options as never), `bad options #${index}`).toThrow(InvalidArgumentError);
     }
   });
-
-  test("latency through the lock client (median of 200 warm operations each, both client paths)", async () => {
-    const paths: [string, LockAdapter][] = [
-      ["adapter's requester", adapter()],
-      [
-        "user's @upstash/redis client",
-        upstashAdapter({ redis: new Redis({ url: upstash.url, token: upstash.token, retry: false }) }),
-      ],
-    ];
-    for (const [label, measured] of paths) {
-      const locker = createLocker({ adapter: measured, namespace: "latency:" });
-      const samples = { acquire: [] as number[], extend: [] as number[], release: [] as number[] };
-      for (let i = 0; i < 220; i++) {
-        let t = performance.now();
-        const lease = await locker.tryAcquire(`k${i % 10}`, { ttlMs: 10_000 });
-        if (!lease) throw new Error("expected a lease");
-        const acquired = performance.now() - t;
-        t = performance.now();
-        await lease.extend();
-        const extended = performance.now() - t;
-        t = performance.now();
-        await lease.release();
-        const released = performance.now() - t;
-        // The first rounds load the scripts and warm the connections.
-        if (i >= 20) {
-          samples.acquire.push(acquired);
-          samples.extend.push(extended);
-          samples.release.push(released);
-        }
-      }
-      const sorted = Object.fromEntries(
-        Object.entries(samples).map(([op, values]) => [op, [...values].sort((x, y) => x - y)]),
-      );
-      const at = (op: string, q: number) => {
-        const values = sorted[op] ?? [];
-        return values[Math.floor(q * (values.length - 1))] ?? Number.NaN;
-      };
-      const line = Object.keys(samples)
-        .map((op) => `${op} p50 ${at(op, 0.5).toFixed(2)} ms, p95 ${at(op, 0.95).toFixed(2)} ms`)
-        .join("; ");
-      console.log(`upstash adapter over the REST fixture, ${label}: ${line}`);
-      for (const op of Object.keys(samples)) expect(at(op, 0.5)).toBeLessThan(50);
-    }
-  }, 60_000);
 });
