@@ -119,7 +119,7 @@ async function handle(
     typeof parsed === "object" && parsed !== null && "queries" in parsed && Array.isArray(parsed.queries)
       ? parsed.queries.map(asQuery)
       : undefined;
-  if (!single && !(batch && batch.every((query) => query !== undefined))) {
+  if (!single && !batch?.every((query) => query !== undefined)) {
     return reply(res, 400, { message: "body must be {query, params} or {queries: [...]}" });
   }
   let client: PoolClient;
