@@ -25,7 +25,8 @@ export function postgresFailure(cause: unknown, what: string, secrets: readonly 
     500,
   );
   const sqlState = stringField(cause, "code");
-  if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState)) {
+  // Five characters with a digit: every SQLSTATE has one, errno codes (EPIPE) have none.
+  if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState) && /\d/.test(sqlState)) {
     const text = `${what} failed in PostgreSQL (SQLSTATE ${sqlState}): ${message}`;
     const sqlClass = sqlState.slice(0, 2);
     if (["08", "57", "58", "XX"].includes(sqlClass) && sqlState !== "57014") {

@@ -242,6 +242,27 @@ describe("postgres specifics", () => {
     expect(await bad(401)).toBeInstanceOf(BackendRejectedError);
   });
 
+  test("SQLSTATE classes decide retryable, maybe applied or rejected", async () => {
+    const failing = (code: string) =>
+      postgresAdapter({ query: async () => Promise.reject(Object.assign(new Error(`injected ${code}`), { code })) })
+        .acquire({ key: "k", token: newToken(), ttlMs: 1_000 })
+        .catch((e: unknown) => e);
+    for (const code of ["40001", "40P01", "55P03", "53300", "57014"]) {
+      const error = await failing(code);
+      expect(error, code).toBeInstanceOf(BackendError);
+      expect(error, code).toMatchObject({ maybeApplied: false, retryable: true });
+    }
+    for (const code of ["08006", "57P01", "58030", "XX000"]) {
+      expect(await failing(code), code).toMatchObject({ maybeApplied: true, retryable: true });
+    }
+    for (const code of ["28P01", "42501", "42P01", "3D000", "22P02"]) {
+      expect(await failing(code), code).toBeInstanceOf(BackendRejectedError);
+    }
+    // Not a SQLSTATE (Node errnos): a transport failure that may have been applied.
+    expect(await failing("ECONNRESET")).toMatchObject({ maybeApplied: true });
+    expect(await failing("EPIPE")).toMatchObject({ maybeApplied: true });
+  });
+
   test("the call's AbortSignal reaches fetch; a Pool call stops waiting at once", async () => {
     let seen: AbortSignal | undefined;
     const adapter = postgresAdapter({
