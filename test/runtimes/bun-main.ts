@@ -5,6 +5,7 @@
  */
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
+import { etcdAdapter } from "../../adapters/etcd/index.js";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
 import { memoryAdapter } from "../../src/index.js";
 import { runScenario } from "./scenario.js";
@@ -33,6 +34,7 @@ const failures = [
     azureBlobAdapter({ connectionString: need("AZURE_CONNECTION_STRING"), container: "bun", createContainer: true }),
     "azure-blob",
   )),
+  ...(await runScenario(etcdAdapter({ endpoint: need("ETCD_URL") }), "etcd")),
 ];
 const runtime = (globalThis as { Bun?: { version: string } }).Bun?.version;
 console.log(JSON.stringify({ runtime: runtime ? `bun ${runtime}` : "not bun", failures }));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
+import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 import { bundleWorker } from "../support/worker-bundle.js";
 
@@ -12,6 +13,7 @@ import { bundleWorker } from "../support/worker-bundle.js";
 const WORKER = `
 import { azureBlobAdapter } from "./adapters/azure-blob/index.ts";
 import { dynamodbAdapter } from "./adapters/dynamodb/index.ts";
+import { etcdAdapter } from "./adapters/etcd/index.ts";
 import { upstashAdapter } from "./adapters/upstash/index.ts";
 import { memoryAdapter } from "./src/index.ts";
 import { runScenario } from "./test/runtimes/scenario.ts";
@@ -31,6 +33,7 @@ export default {
       ...(await runScenario(azureBlobAdapter({
         connectionString: env.AZURE_CONNECTION_STRING, container: "workerd-runtime", createContainer: true,
       }), "azure-blob")),
+      ...(await runScenario(etcdAdapter({ endpoint: env.ETCD_URL }), "etcd")),
     ];
     return Response.json({ failures });
   },
@@ -40,11 +43,17 @@ export default {
 let upstash: UpstashFixture;
 let ddb: DynamoDBLocal;
 let azurite: Azurite;
+let etcd: EtcdServer;
 let mf: Miniflare;
 const TABLE = "workerd-locks";
 
 beforeAll(async () => {
-  [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
+  [upstash, ddb, azurite, etcd] = await Promise.all([
+    startUpstash(),
+    startDynamoDBLocal(),
+    startAzurite(),
+    startEtcd(),
+  ]);
   await createLockTable(localClient(ddb.endpoint), { table: TABLE });
   const script = await bundleWorker(WORKER);
   mf = new Miniflare({
@@ -57,6 +66,7 @@ beforeAll(async () => {
       DYNAMODB_ENDPOINT: ddb.endpoint,
       DYNAMODB_TABLE: TABLE,
       AZURE_CONNECTION_STRING: azurite.connectionString,
+      ETCD_URL: etcd.url,
     },
   });
   await mf.ready;
@@ -64,10 +74,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose();
-  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop()]);
+  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), etcd?.stop()]);
 });
 
-test("in workerd: memory, Upstash, DynamoDB and Azure Blob adapters take, refuse, extend and release locks", async () => {
+test("in workerd: memory, Upstash, DynamoDB, Azure Blob and etcd adapters take, refuse, extend and release locks", async () => {
   const response = await mf.dispatchFetch("http://worker/");
   const text = await response.text();
   expect(response.status, text).toBe(200);
