@@ -18,7 +18,8 @@ import type {
 } from "../../src/types.js";
 import { fromBase64, int64, positive } from "./encoding.js";
 import { type EtcdCredentials, EtcdGateway } from "./gateway.js";
-import { grantLease, leaseTimeToLive, MAX_TTL_MS } from "./leases.js";
+import { type GrantedLease, grantLease, keepLeaseAlive, leaseTimeToLive, MAX_TTL_MS } from "./leases.js";
+import { SpareLeases } from "./spare-leases.js";
 import {
   acquiredFence,
   acquireTxn,
@@ -79,6 +80,13 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
   if (typeof fetchImpl !== "function") throw new InvalidArgumentError("fetch must be a function");
   const gateway = new EtcdGateway(endpoint, (input, init) => fetchImpl(input, init), checkCredentials(options));
 
+  const spares = new SpareLeases();
+  /** The token's spare lease renewed, if it is still alive; else a new lease. */
+  const leaseFor = async (token: string, ttlMs: number, signal?: AbortSignal): Promise<GrantedLease> => {
+    const spare = spares.take(token, ttlMs);
+    const renewed = spare && (await keepLeaseAlive(gateway, spare.id, signal));
+    return spare && renewed ? { id: spare.id, ttlMs: renewed } : grantLease(gateway, ttlMs, signal);
+  };
   const txn = (body: unknown, what: string, mutating: boolean, signal: AbortSignal | undefined) =>
     gateway.call<TxnAnswer>({ path: "/v3/kv/txn", body, signal, what, mutating });
 
@@ -99,15 +107,14 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const sentAt = Date.now();
-      const lease = await grantLease(gateway, ttlMs, signal);
-      const answer = await txn(
-        acquireTxn(lockKeys(prefix, key), token, owner ?? "", lease.id),
-        "acquire",
-        true,
-        signal,
-      );
-      const fence = acquiredFence(answer);
-      if (fence === undefined) return { ok: false, reason: "held" };
+      const lease = await leaseFor(token, ttlMs, signal);
+      const keys = lockKeys(prefix, key);
+      const fence = acquiredFence(await txn(acquireTxn(keys, token, owner ?? "", lease.id), "acquire", true, signal));
+      if (fence === undefined) {
+        // Unused: the same token's next poll renews it rather than granting another.
+        spares.keep(token, ttlMs, lease, sentAt);
+        return { ok: false, reason: "held" };
+      }
       return { ok: true, fence, ttlMs: lease.ttlMs, expiresAt: sentAt + lease.ttlMs };
     },
 

@@ -60,3 +60,23 @@ export async function leaseTimeToLive(
   const seconds = int64(answer.TTL, "lease TTL");
   return seconds < 0 ? undefined : { seconds, keys: answer.keys ?? [] };
 }
+
+/**
+ * Renew a lease to its granted TTL (what etcd's keep-alive does: it cannot
+ * set another TTL). The TTL in force, in ms, or `undefined` when the lease is gone.
+ */
+export async function keepLeaseAlive(
+  gateway: EtcdGateway,
+  id: string,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const answer = await gateway.call<{ result?: { TTL?: string } }>({
+    path: "/v3/lease/keepalive",
+    body: { ID: id },
+    signal,
+    what: "renew an etcd lease",
+    mutating: true,
+  });
+  const seconds = int64(answer.result?.TTL, "lease TTL");
+  return seconds > 0 ? seconds * 1000 : undefined;
+}

@@ -118,6 +118,38 @@ describe("etcd specifics", () => {
     expect(state.expiresAt).toBeGreaterThan(Date.now() + 55_000);
   });
 
+  test("a waiting acquire renews one lease across its polls instead of granting one per poll", async () => {
+    const paths: string[] = [];
+    let firstLease: string | undefined;
+    const counting: typeof fetch = async (input, init) => {
+      const path = new URL(String(input)).pathname;
+      paths.push(path);
+      const response = await fetch(input, init);
+      if (path === "/v3/lease/grant" && firstLease === undefined) {
+        firstLease = ((await response.clone().json()) as { ID: string }).ID;
+      }
+      return response;
+    };
+    const key = `polls-${newToken()}`;
+    const holder = adapter({ prefix: "polls/" });
+    const holderToken = newToken();
+    expect((await holder.acquire({ key, token: holderToken, ttlMs: 10_000 })).ok).toBe(true);
+    const locker = createLocker({
+      adapter: adapter({ prefix: "polls/", fetch: counting }),
+      backoff: { baseMs: 50, maxMs: 100 },
+    });
+    const waiting = locker.acquire(key, { ttlMs: 5_000, waitMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await holder.release({ key, token: holderToken })).ok).toBe(true);
+    const lease = await waiting;
+    const count = (path: string) => paths.filter((p) => p === path).length;
+    expect(count("/v3/lease/grant")).toBe(1);
+    expect(count("/v3/lease/keepalive")).toBeGreaterThanOrEqual(2);
+    expect(count("/v3/lease/keepalive")).toBe(count("/v3/kv/txn") - 1);
+    expect((await rawGet(plain, `polls/${key}`))?.lease).toBe(firstLease);
+    await lease.release();
+  });
+
   test("token auth: without credentials or with a wrong password the server refuses, with no token in the error", async () => {
     const key = `auth-${newToken()}`;
     const token = newToken();
