@@ -37,6 +37,7 @@ const ENTRIES: readonly Entry[] = [
   { name: "edgelock/dynamodb", entry: "adapters/dynamodb/index.ts" },
   { name: "edgelock/azure-blob", entry: "adapters/azure-blob/index.ts" },
   { name: "edgelock/durable-object", entry: "adapters/durable-object/index.ts" },
+  { name: "edgelock/etcd", entry: "adapters/etcd/index.ts" },
   { name: "edgelock/http (client)", entry: "src/http/client.ts" },
   { name: "edgelock/server (Hono app)", entry: "src/http/app.ts" },
   {
