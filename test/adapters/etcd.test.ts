@@ -167,6 +167,20 @@ describe("etcd specifics", () => {
     expect((await right.release({ key, token })).ok).toBe(true);
   });
 
+  test("token auth: a user whose role covers only the prefix can lock there and is refused elsewhere", async () => {
+    await secured.addPrefixUser(PASSWORD, { name: "locks", password: "locks-pw", prefix: "scoped/" });
+    const scoped = etcdAdapter({ endpoint: secured.url, username: "locks", password: "locks-pw", prefix: "scoped/" });
+    const key = `job-${newToken()}`;
+    const token = newToken();
+    const grant = await scoped.acquire({ key, token, ttlMs: 5_000, owner: "w" });
+    expect(grant.ok).toBe(true);
+    expect(await scoped.inspect(key)).toMatchObject({ held: true, owner: "w" });
+    expect((await scoped.extend({ key, token, ttlMs: 6_000 })).ok).toBe(true);
+    expect(await scoped.release({ key, token })).toEqual({ ok: true });
+    const outside = etcdAdapter({ endpoint: secured.url, username: "locks", password: "locks-pw", prefix: "other/" });
+    await expect(outside.acquire({ key, token, ttlMs: 5_000 })).rejects.toBeInstanceOf(BackendRejectedError);
+  });
+
   test("token auth: a token etcd no longer accepts is replaced by a fresh one, once", async () => {
     const seen: (string | null)[] = [];
     const paths: string[] = [];

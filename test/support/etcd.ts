@@ -16,6 +16,11 @@ export interface EtcdServer {
    * token (see {@link rootToken}).
    */
   enableAuth(password: string): Promise<void>;
+  /**
+   * Add a user whose role may read and write only the keys under `prefix`
+   * (after {@link enableAuth}, as root).
+   */
+  addPrefixUser(rootPassword: string, user: { name: string; password: string; prefix: string }): Promise<void>;
   /** A fresh auth token for `root` (after {@link enableAuth}). */
   rootToken(password: string): Promise<string>;
   /** Stop the server, wait for it to exit and delete its data. Idempotent. */
@@ -99,6 +104,21 @@ export async function startEtcd(binary = process.env.ETCD ?? "etcd"): Promise<Et
       await post("/v3/auth/user/add", { name: "root", password });
       await post("/v3/auth/user/grant", { user: "root", role: "root" });
       await post("/v3/auth/enable", {});
+    },
+    async addPrefixUser(rootPassword, { name, password, prefix }) {
+      const root = String((await post("/v3/auth/authenticate", { name: "root", password: rootPassword })).token);
+      const key = Buffer.from(prefix);
+      // The range [prefix, prefix with its last byte + 1): every key that starts with it.
+      const end = Buffer.from(key);
+      end[end.length - 1] = (end[end.length - 1] ?? 0) + 1;
+      await post("/v3/auth/role/add", { name }, root);
+      await post(
+        "/v3/auth/role/grant",
+        { name, perm: { permType: "READWRITE", key: key.toString("base64"), range_end: end.toString("base64") } },
+        root,
+      );
+      await post("/v3/auth/user/add", { name, password }, root);
+      await post("/v3/auth/user/grant", { user: name, role: name }, root);
     },
     async rootToken(password) {
       return String((await post("/v3/auth/authenticate", { name: "root", password })).token);
