@@ -15,7 +15,8 @@ const PASSWORD = `pw-${newToken()}`;
 let plain: EtcdServer;
 let secured: EtcdServer;
 beforeAll(async () => {
-  [plain, secured] = await Promise.all([startEtcd(), startEtcd()]);
+  // Auth tokens that expire after 2 s idle: the suite's waits make the adapter re-authenticate for real.
+  [plain, secured] = await Promise.all([startEtcd(), startEtcd({ authTokenTtlSeconds: 2 })]);
   await secured.enableAuth(PASSWORD);
 }, 60_000);
 afterAll(() => Promise.all([plain?.stop(), secured?.stop()]));
@@ -150,6 +151,32 @@ describe("etcd specifics", () => {
     await lease.release();
   });
 
+  test("a lost transaction answer (the lease was granted, the key written) is resolved by the retry: same fence, one holder", async () => {
+    let losing = "";
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (losing !== "" && new URL(String(input)).pathname === "/v3/kv/txn") {
+        await response.arrayBuffer();
+        losing = "";
+        throw new TypeError("fetch failed (test: answer lost after the transaction applied)");
+      }
+      return response;
+    };
+    const locker = createLocker({ adapter: adapter({ prefix: "lost-txn/", fetch: lossy }) });
+    const key = `k-${newToken()}`;
+    losing = "acquire";
+    const lease = await locker.tryAcquire(key, { ttlMs: 10_000 });
+    if (!lease) throw new Error("the caller holds the lock but was told it did not");
+    expect(String(lease.fence)).toBe((await rawGet(plain, `lost-txn/${key}`))?.create_revision);
+    expect(await locker.tryAcquire(key, { ttlMs: 10_000 })).toBeNull();
+    losing = "extend";
+    await lease.extend(20_000);
+    expect(lease.fence).toBe(Number((await rawGet(plain, `lost-txn/${key}`))?.create_revision));
+    losing = "release";
+    await lease.release();
+    expect(await rawGet(plain, `lost-txn/${key}`)).toBeUndefined();
+  });
+
   test("token auth: without credentials or with a wrong password the server refuses, with no token in the error", async () => {
     const key = `auth-${newToken()}`;
     const token = newToken();
@@ -179,6 +206,21 @@ describe("etcd specifics", () => {
     expect(await scoped.release({ key, token })).toEqual({ ok: true });
     const outside = etcdAdapter({ endpoint: secured.url, username: "locks", password: "locks-pw", prefix: "other/" });
     await expect(outside.acquire({ key, token, ttlMs: 5_000 })).rejects.toBeInstanceOf(BackendRejectedError);
+  });
+
+  test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const a = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: counting });
+    const key = `expired-token-${newToken()}`;
+    expect(await a.inspect(key)).toEqual({ held: false });
+    // Well past the 2 s TTL (etcd sweeps expired tokens every second).
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await a.inspect(key)).toEqual({ held: false });
+    expect(paths).toEqual(["/v3/auth/authenticate", "/v3/kv/txn", "/v3/kv/txn", "/v3/auth/authenticate", "/v3/kv/txn"]);
   });
 
   test("token auth: a token etcd no longer accepts is replaced by a fresh one, once", async () => {

@@ -38,7 +38,13 @@ export interface EtcdServer {
  * afterAll(() => etcd.stop());
  * ```
  */
-export async function startEtcd(binary = process.env.ETCD ?? "etcd"): Promise<EtcdServer> {
+export async function startEtcd(
+  options: {
+    /** Seconds an idle auth token stays valid (`--auth-token-ttl`, etcd's default 300). */
+    authTokenTtlSeconds?: number;
+  } = {},
+  binary = process.env.ETCD ?? "etcd",
+): Promise<EtcdServer> {
   // On tmpfs where there is one: etcd fsyncs every commit, and the other test
   // backends run in memory too (a disk's fsync only measures the disk).
   const dir = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edgelock-etcd-"));
@@ -64,6 +70,7 @@ export async function startEtcd(binary = process.env.ETCD ?? "etcd"): Promise<Et
       `edgelock-test=${peer}`,
       "--log-level",
       "error",
+      ...(options.authTokenTtlSeconds === undefined ? [] : ["--auth-token-ttl", String(options.authTokenTtlSeconds)]),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
