@@ -75,6 +75,15 @@ describe("postgres specifics", () => {
     expect(await row(key)).toMatchObject({ token: null, owner: null, fence: String(grant.fence) });
   });
 
+  test("neon() made with arrayMode or fullResults still works: the adapter asks for plain rows per call", async () => {
+    const adapter = postgresAdapter({ sql: pg.sql({ neon: { arrayMode: true, fullResults: true } }) });
+    const key = `modes-${newToken()}`;
+    const token = newToken();
+    expect(await adapter.acquire({ key, token, ttlMs: 5_000, owner: "o" })).toMatchObject({ ok: true });
+    expect(await adapter.inspect(key)).toMatchObject({ held: true, owner: "o" });
+    expect(await adapter.release({ key, token })).toEqual({ ok: true });
+  });
+
   test("the fence never goes back: not after rows are deleted, cleaned up, or the table is recreated", async () => {
     const adapter = postgresAdapter({ pool: pg.pool(), table: "fence_check" });
     await createLockTable({ pool: pg.pool(), table: "fence_check" });
