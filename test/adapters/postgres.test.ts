@@ -176,7 +176,8 @@ describe("postgres specifics", () => {
     const grant = await adapter.acquire({ key, token: newToken(), ttlMs: 30_000 });
     if (!grant.ok) throw new Error("expected a grant");
     expect(grant.expiresAt - serverNow).toBeGreaterThanOrEqual(30_000);
-    expect(grant.expiresAt - serverNow).toBeLessThan(31_000);
+    // Upper bound loose enough for a loaded machine: the point is the server's time plus the TTL.
+    expect(grant.expiresAt - serverNow).toBeLessThan(35_000);
     // A client clock an hour ahead changes nothing: the lock is still held...
     const spy = vi.spyOn(Date, "now").mockReturnValue(Date.now() + 3_600_000);
     try {
