@@ -327,6 +327,24 @@ describe("postgres specifics", () => {
     await expect(cleanupLockTable({ sql: pg.sql(), olderThanMs: 1_000 })).rejects.toThrow(InvalidArgumentError);
   });
 
+  test("a role with only the documented grants runs the adapter; creating the table needs more", async () => {
+    await admin().query("CREATE ROLE app_only LOGIN");
+    await admin().query("GRANT SELECT, INSERT, UPDATE ON edgelock_locks TO app_only");
+    await admin().query("GRANT USAGE ON SEQUENCE edgelock_locks_fence TO app_only");
+    const adapter = postgresAdapter({ sql: pg.sql({ user: "app_only" }) });
+    const key = `grants-${newToken()}`;
+    const token = newToken();
+    expect(await adapter.acquire({ key, token, ttlMs: 5_000 })).toMatchObject({ ok: true });
+    expect(await adapter.extend({ key, token, ttlMs: 5_000 })).toMatchObject({ ok: true });
+    expect(await adapter.inspect(key)).toMatchObject({ held: true });
+    expect(await adapter.release({ key, token })).toEqual({ ok: true });
+    const error = await createLockTable({ sql: pg.sql({ user: "app_only" }), table: "app_only_locks" }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BackendRejectedError);
+    expect((error as Error).message).toMatch(/42501/);
+  });
+
   test("transaction-scoped advisory locks: one transaction at a time, released at commit", async () => {
     const pool = pg.pool();
     const [a, b] = await Promise.all([pool.connect(), pool.connect()]);
