@@ -99,6 +99,11 @@ describe("postgres specifics", () => {
     await take("a");
     await admin().query("DELETE FROM fence_check WHERE key = 'a'");
     await take("a");
+    // A lock released just now, and a live one, are not cleaned up.
+    const live = await adapter.acquire({ key: "live", token: newToken(), ttlMs: 60_000 });
+    expect(await cleanupLockTable({ pool: pg.pool(), table: "fence_check", olderThanMs: 60_000 })).toBe(0);
+    expect(await adapter.inspect("live")).toMatchObject({ held: true, fence: live.ok ? live.fence : -1 });
+    await admin().query("DELETE FROM fence_check WHERE key = 'live'");
     await admin().query("UPDATE fence_check SET expires_at = clock_timestamp() - interval '2 hours'");
     expect(await cleanupLockTable({ pool: pg.pool(), table: "fence_check" })).toBe(1);
     await take("a");
