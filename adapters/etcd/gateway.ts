@@ -125,7 +125,8 @@ export class EtcdGateway {
     const answer: ErrorAnswer = {
       status: response.status,
       code: typeof parsed?.code === "number" ? parsed.code : undefined,
-      message: typeof parsed?.message === "string" ? parsed.message : text.slice(0, 200),
+      // Only etcd's own message: a proxy's page could echo the request, token included.
+      message: typeof parsed?.message === "string" ? parsed.message : `a non-JSON answer of ${text.length} characters`,
     };
     if (token !== undefined && isStaleToken(answer)) throw new StaleAuthToken(answer, this.#authToken);
     throw answerError(answer, call.what, call.mutating);
@@ -142,11 +143,13 @@ class StaleAuthToken extends Error {
   }
 }
 
+/**
+ * etcd refused the token, before applying anything: it expired or the member
+ * restarted (`invalid auth token`), or users or roles changed since it was
+ * issued (`revision of auth store is old`). A fresh token fixes both.
+ */
 function isStaleToken(answer: ErrorAnswer): boolean {
-  return (
-    (answer.code === UNAUTHENTICATED || answer.code === INVALID_ARGUMENT || answer.status === 401) &&
-    /invalid auth token|auth token/i.test(answer.message)
-  );
+  return /invalid auth token|auth store is old/i.test(answer.message);
 }
 
 /**
