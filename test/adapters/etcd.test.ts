@@ -224,6 +224,18 @@ describe("etcd specifics", () => {
     await expect(outside.acquire({ key, token, ttlMs: 5_000 })).rejects.toBeInstanceOf(BackendRejectedError);
   });
 
+  test("token auth: concurrent calls share one authentication", async () => {
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const a = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: counting });
+    const states = await Promise.all(Array.from({ length: 5 }, (_, i) => a.inspect(`shared-auth-${i}`)));
+    expect(states).toEqual(Array.from({ length: 5 }, () => ({ held: false })));
+    expect(paths.filter((path) => path === "/v3/auth/authenticate")).toHaveLength(1);
+  });
+
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
     const paths: string[] = [];
     const counting: typeof fetch = (input, init) => {
