@@ -124,6 +124,21 @@ describe("etcd specifics", () => {
     expect(state.expiresAt).toBeGreaterThan(Date.now() + 55_000);
   });
 
+  test("a lock extended to a shorter TTL really frees at the shorter TTL", async () => {
+    const a = adapter({ prefix: "shorten/" });
+    const key = `k-${newToken()}`;
+    const token = newToken();
+    const grant = await a.acquire({ key, token, ttlMs: 60_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    const shorter = await a.extend({ key, token, ttlMs: 2_000 });
+    if (!shorter.ok) throw new Error("expected the extend to succeed");
+    // Well within the old 60 s lease: only the new 2 s one can have freed it (etcd sweeps leases every 500 ms).
+    await new Promise((resolve) => setTimeout(resolve, shorter.ttlMs + 1_500));
+    expect(await a.inspect(key)).toEqual({ held: false });
+    const next = await a.acquire({ key, token: newToken(), ttlMs: 5_000 });
+    expect(next.ok && next.fence > grant.fence).toBe(true);
+  });
+
   test("a waiting acquire renews one lease across its polls instead of granting one per poll", async () => {
     const paths: string[] = [];
     let firstLease: string | undefined;
