@@ -43,6 +43,7 @@ test("on Bun: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take
         AZURE_CONNECTION_STRING: azurite.connectionString,
         POSTGRES_URL: pg.connectionString,
         NEON_HTTP_URL: pg.http.url,
+        WS_RELAY: pg.relay.host,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -12,13 +12,26 @@ import { bundleWorker } from "../support/worker-bundle.js";
 // workerd/worker/browser export conditions, no Node compatibility flag): the
 // same lock scenario as on Bun, against the same real backends.
 const WORKER = `
-import { neon, neonConfig } from "@neondatabase/serverless";
+import { neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "./adapters/azure-blob/index.ts";
 import { dynamodbAdapter } from "./adapters/dynamodb/index.ts";
 import { postgresAdapter } from "./adapters/postgres/index.ts";
 import { upstashAdapter } from "./adapters/upstash/index.ts";
 import { memoryAdapter } from "./src/index.ts";
 import { runScenario } from "./test/runtimes/scenario.ts";
+
+// A Pool lives within one request in workerd: made, used and ended here.
+async function withPool(env, run) {
+  neonConfig.wsProxy = (host, port) => env.WS_RELAY + "/v2?address=" + host + ":" + port;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  const pool = new Pool({ connectionString: env.POSTGRES_URL });
+  try {
+    return await run(pool);
+  } finally {
+    await pool.end();
+  }
+}
 
 export default {
   async fetch(request, env) {
@@ -37,6 +50,7 @@ export default {
         connectionString: env.AZURE_CONNECTION_STRING, container: "workerd-runtime", createContainer: true,
       }), "azure-blob")),
       ...(await runScenario(postgresAdapter({ sql: neon(env.POSTGRES_URL) }), "postgres")),
+      ...(await withPool(env, (pool) => runScenario(postgresAdapter({ pool }), "postgres over a WebSocket Pool"))),
     ];
     return Response.json({ failures });
   },
@@ -72,6 +86,7 @@ beforeAll(async () => {
       AZURE_CONNECTION_STRING: azurite.connectionString,
       POSTGRES_URL: pg.connectionString,
       NEON_HTTP_URL: pg.http.url,
+      WS_RELAY: pg.relay.host,
     },
   });
   await mf.ready;
