@@ -1,4 +1,4 @@
-import { callWithRetries } from "./call.js";
+import { type AttemptSignal, callWithRetries } from "./call.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
@@ -143,7 +143,16 @@ class LockerImpl implements Locker, LeaseContext {
     const backendKey = this.#namespace + validateKey(key);
     const signal = validateSignal(checked.signal);
     const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
-    return this.call((s) => this.adapter.inspect(backendKey, { signal: s }), signal, endsAt);
+    return this.call(
+      (attempt) =>
+        this.adapter.inspect(backendKey, {
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      signal,
+      endsAt,
+    );
   }
 
   report(error: unknown): void {
@@ -185,8 +194,17 @@ class LockerImpl implements Locker, LeaseContext {
       let result: AdapterAcquireResult;
       try {
         result = await callWithRetries(
-          (signal) => {
-            const request = this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal });
+          (attempt) => {
+            const request = this.adapter.acquire({
+              key: backendKey,
+              token,
+              ttlMs,
+              waitMs: serverWait,
+              owner,
+              get signal() {
+                return attempt.signal;
+              },
+            });
             inFlight = request;
             return request;
           },
@@ -258,7 +276,7 @@ class LockerImpl implements Locker, LeaseContext {
    * time limit (see {@link callWithRetries}).
    */
   call<T>(
-    operation: (signal: AbortSignal) => Promise<T>,
+    operation: (attempt: AttemptSignal) => Promise<T>,
     userSignal?: AbortSignal,
     endsAt = this.#endsAt(Date.now(), undefined),
   ): Promise<T> {
@@ -271,7 +289,15 @@ class LockerImpl implements Locker, LeaseContext {
 
   async #releaseQuietly(backendKey: string, token: string): Promise<void> {
     try {
-      await this.call((signal) => this.adapter.release({ key: backendKey, token, signal }));
+      await this.call((attempt) =>
+        this.adapter.release({
+          key: backendKey,
+          token,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      );
     } catch (error) {
       this.report(
         new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {
