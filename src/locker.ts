@@ -1,12 +1,15 @@
 import { type AttemptSignal, callWithRetries } from "./call.js";
-import { BackendError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
+import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
+import { keepExtended } from "./lease-renewal.js";
 import type {
   AcquireOptions,
   CallOptions,
   Locker,
   LockerOptions,
+  ResumeOptions,
   TryAcquireOptions,
   WithLockOptions,
   WithLockResult,
@@ -17,6 +20,7 @@ import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState 
 import {
   MAX_DURATION_MS,
   validateDuration,
+  validateFlag,
   validateFunction,
   validateKey,
   validateNamespace,
@@ -155,6 +159,49 @@ class LockerImpl implements Locker, LeaseContext {
     );
   }
 
+  async resume(key: string, token: string, options?: ResumeOptions): Promise<Lease> {
+    const checked = validateOptions("resume options", options);
+    validateKey(key);
+    if (typeof token !== "string" || !TOKEN_PATTERN.test(token)) {
+      throw new InvalidArgumentError("token must be an owner token (22 characters of base64url) from a lease");
+    }
+    const ttlMs = validateDuration(
+      "ttlMs",
+      checked.ttlMs === undefined ? this.#defaultTtlMs : checked.ttlMs,
+      1,
+      this.maxTtlMs,
+    );
+    const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? false;
+    const signal = validateSignal(checked.signal);
+    const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
+    if (signal?.aborted) throw abortError(signal);
+    const backendKey = this.#namespace + key;
+    const sentAt = Date.now();
+    const result = await this.call(
+      (attempt) =>
+        this.adapter.extend({
+          key: backendKey,
+          token,
+          ttlMs,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      signal,
+      endsAt,
+    ).catch((error: unknown) => {
+      throw redactToken(error, token);
+    });
+    if (!result.ok) throw new LockLostError(key, `lock "${key}" is not held by this token; it cannot be resumed`);
+    return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
+  }
+
+  /** Start the opt-in renewal of a new lease; it ends when the lease is released or lost. */
+  #lease(lease: LeaseImpl, autoExtend: boolean): Lease {
+    if (autoExtend) void keepExtended(lease, lease.signal, this);
+    return lease;
+  }
+
   report(error: unknown): void {
     this.#onBackgroundError(error);
   }
@@ -175,6 +222,7 @@ class LockerImpl implements Locker, LeaseContext {
     const owner = validateOwner(options.owner);
     const userSignal = validateSignal(options.signal);
     const timeoutMs = validateTimeout(options.timeoutMs);
+    const autoExtend = validateFlag("autoExtend", options.autoExtend) ?? false;
     if (userSignal?.aborted) throw abortError(userSignal);
 
     const backendKey = this.#namespace + key;
@@ -231,7 +279,7 @@ class LockerImpl implements Locker, LeaseContext {
         }
         throw redactToken(error, token);
       }
-      if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs);
+      if (result.ok) return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
 
       const remaining = budget.waitEndsAt - Date.now();
       if (remaining <= 0) {
