@@ -29,6 +29,7 @@ export type {
   CallOptions,
   Locker,
   LockerOptions,
+  ResumeOptions,
   TryAcquireOptions,
   WithLockOptions,
   WithLockResult,

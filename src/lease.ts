@@ -1,3 +1,4 @@
+import type { AttemptSignal } from "./call.js";
 import { LockLostError } from "./errors.js";
 import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";
@@ -59,7 +60,7 @@ export interface LeaseContext {
   readonly marginMs: number;
   readonly maxTtlMs: number;
   /** Runs one adapter operation with timeouts and ambiguous-outcome retries. */
-  call<T>(operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  call<T>(operation: (attempt: AttemptSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Where failures of clean-up work nobody awaits are reported. */
   report(error: unknown): void;
 }
@@ -133,7 +134,16 @@ export class LeaseImpl implements Lease {
     if (this.#state !== "held" || this.#expired()) throw this.#goneError();
     const sentAt = Date.now();
     const result = await this.#ctx
-      .call((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }))
+      .call((attempt) =>
+        this.#ctx.adapter.extend({
+          key: this.#backendKey,
+          token: this.token,
+          ttlMs,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });
@@ -174,7 +184,15 @@ export class LeaseImpl implements Lease {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
     await this.#ctx
-      .call((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal }))
+      .call((attempt) =>
+        this.#ctx.adapter.release({
+          key: this.#backendKey,
+          token: this.token,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });
