@@ -1,4 +1,4 @@
-import type { AttemptSignal } from "./call.js";
+import type { AttemptSignal } from "./backend-call.js";
 import { LockLostError } from "./errors.js";
 import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";

@@ -1,4 +1,4 @@
-import { type AttemptSignal, callWithRetries } from "./call.js";
+import { type AttemptSignal, callWithRetries } from "./backend-call.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
 import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
