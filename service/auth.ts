@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../src/errors.js";
+import { hex, sha256 } from "../src/internal/encoding.js";
 import { validateNamespace } from "../src/validate.js";
 
 /** One configured API token and what it may touch. */
@@ -106,12 +107,4 @@ function bearer(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match?.[1];
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

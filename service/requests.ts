@@ -6,6 +6,7 @@
  * @module
  */
 import { type AcquireBody, MAX_BODY_BYTES, TOKEN_PATTERN } from "../adapters/http/contract.js";
+import { FORBIDDEN_TEXT } from "../src/internal/patterns.js";
 import { MAX_DURATION_MS, MAX_KEY_BYTES, MAX_NAMESPACE_BYTES, utf8Length, validateOwner } from "../src/validate.js";
 
 /** A request the contract refuses: becomes a 4xx JSON answer. */
@@ -31,7 +32,6 @@ export const DEFAULT_MAX_KEY_BYTES = MAX_KEY_BYTES;
 export const LONGEST_MAX_KEY_BYTES = MAX_KEY_BYTES + MAX_NAMESPACE_BYTES;
 
 // As src/validate.ts: C0/C1 controls and unpaired surrogates.
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Decode one percent-encoded path segment into a key of 1 to `maxBytes` UTF-8 bytes, strictly. */
 export function parseKey(segment: string, maxBytes: number = DEFAULT_MAX_KEY_BYTES): string {
@@ -44,7 +44,7 @@ export function parseKey(segment: string, maxBytes: number = DEFAULT_MAX_KEY_BYT
   }
   const bytes = utf8Length(key);
   if (bytes < 1 || bytes > maxBytes) throw invalid(`key must be 1 to ${maxBytes} bytes of UTF-8, got ${bytes}`);
-  if (FORBIDDEN.test(key)) throw invalid("key must not contain control characters");
+  if (FORBIDDEN_TEXT.test(key)) throw invalid("key must not contain control characters");
   return key;
 }
 

@@ -11,9 +11,6 @@ import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from ".
  */
 export const POLL = { minMs: 100, baseMs: 100, maxMs: 500 } as const;
 
-/** An acquire outcome with how long the service queued it before the granting attempt. */
-export type WaitedResult = AdapterAcquireResult & { readonly waitedMs?: number | undefined };
-
 /** One waiting acquire, as {@link Waiters} tracks it. */
 export interface Wait {
   /** Set by a release with the same token: the waiter must not end up holding the lock. */
@@ -37,7 +34,7 @@ export async function acquireWithWait(
   adapter: LockAdapter,
   request: AdapterAcquireRequest & { readonly signal: AbortSignal },
   wait: Wait = { withdrawn: false },
-): Promise<WaitedResult> {
+): Promise<AdapterAcquireResult> {
   const waitMs = request.waitMs ?? 0;
   if (adapter.capabilities.pushWakeups || waitMs === 0) {
     const result = await adapter.acquire(adapter.capabilities.pushWakeups ? request : { ...request, waitMs: 0 });
@@ -71,7 +68,7 @@ async function giveBack(
   adapter: LockAdapter,
   request: AdapterAcquireRequest,
   result: AdapterAcquireResult,
-): Promise<WaitedResult> {
+): Promise<AdapterAcquireResult> {
   if (!result.ok) return result;
   await adapter.release({ key: request.key, token: request.token });
   return { ok: false, reason: "held" };

@@ -12,7 +12,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** Default ceiling of a server-side wait, ms. */
 export const DEFAULT_MAX_WAIT_MS = 30_000;
 /** Owner tokens as the lock client makes them: 128 bits, base64url, unpadded. */
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+export { TOKEN_PATTERN } from "../../src/internal/patterns.js";
 /** Response header: how long the service queued a granted acquire, ms. */
 export const WAITED_HEADER = "Edgelock-Waited-Ms";
 
