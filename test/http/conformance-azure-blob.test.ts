@@ -16,7 +16,7 @@ let service: NodeService | undefined;
 // (15 to 60 s, whole seconds) travel to the suite through httpAdapter's `ttl`.
 describeConformance({
   name: "http over azure-blob (Node entry)",
-  async create({ fetch }) {
+  async setup() {
     azurite = await startAzurite();
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(CONTAINER).create();
     service = await startFromEnv({
@@ -28,6 +28,10 @@ describeConformance({
       EDGELOCK_MAX_KEY_BYTES: "384",
       PORT: "0",
     });
+  },
+  // One client per instance, all in front of the one service, as separate callers of a deployment are.
+  create({ fetch }) {
+    if (!azurite || !service) throw new Error("the service is not started");
     const { ttl } = azureBlobAdapter({ connectionString: azurite.connectionString }).capabilities;
     return httpAdapter({ url: service.url, token: TOKEN, fetch, ttl });
   },
