@@ -1,5 +1,6 @@
 import { callWithRetries } from "./call.js";
 import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
@@ -92,6 +93,19 @@ export interface Locker {
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
   /** Who holds `key`, without needing its token. */
   inspect(key: string, options?: { signal?: AbortSignal }): Promise<LockState>;
+  /**
+   * Free `key` without its token: an operator breaking the lock of a holder
+   * known to be dead. The next holder still gets a greater fence; the broken
+   * holder's `extend` fails with {@link LockLostError}. Throws
+   * `BackendRejectedError` when the adapter cannot do it.
+   *
+   * @example
+   * ```ts
+   * const result = await locker.forceRelease("nightly-report");
+   * if (result.released) console.log(`broke the lock held under fence ${result.fence}`);
+   * ```
+   */
+  forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult>;
 }
 
 /**
@@ -167,6 +181,10 @@ class LockerImpl implements Locker, LeaseContext {
   async inspect(key: string, options: { signal?: AbortSignal } = {}): Promise<LockState> {
     const backendKey = this.#namespace + validateKey(key);
     return this.call((signal) => this.adapter.inspect(backendKey, { signal }), options.signal);
+  }
+
+  async forceRelease(key: string, options: ForceReleaseOptions = {}): Promise<ForceReleaseResult> {
+    return forceRelease(this, this.#namespace + validateKey(key), options);
   }
 
   report(error: unknown): void {

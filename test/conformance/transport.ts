@@ -53,6 +53,12 @@ export class Transport {
       extend: (request) => through(() => adapter.extend(request), request.signal),
       release: (request) => through(() => adapter.release(request), request.signal),
       inspect: (key, options) => through(() => adapter.inspect(key, options), options?.signal),
+      ...(adapter.forceRelease
+        ? {
+            forceRelease: (request) =>
+              through(() => adapter.forceRelease?.(request) ?? Promise.reject(), request.signal),
+          }
+        : {}),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }
