@@ -132,14 +132,14 @@ export const durableObject: Backend = {
   name: "durable-object+http",
   needs: [
     "adapters/durable-object/index.ts",
-    "src/http/client.ts",
-    "src/platforms/worker.ts",
+    "adapters/http/index.ts",
+    "service/platforms/worker.ts",
     "test/support/miniflare.ts",
   ],
   async start() {
     const { startLockWorker } = await import("../test/support/miniflare.js");
     const { durableObjectAdapter } = await import("../adapters/durable-object/index.js");
-    const { httpAdapter } = await import("../src/http/client.js");
+    const { httpAdapter } = await import("../adapters/http/index.js");
     const token = "bench-token";
     const worker = await startLockWorker({ bindings: { EDGELOCK_API_TOKENS: token } });
     const meter = new Meter();

@@ -6,10 +6,11 @@
  *
  * @module
  */
+
+import { httpAdapter } from "../adapters/http/index.js";
+import { EDGELOCK_BACKEND } from "../service/env.js";
+import { adapterFromEnv } from "../service/platforms/adapter-from-env.js";
 import { InvalidArgumentError } from "../src/errors.js";
-import { httpAdapter } from "../src/http/client.js";
-import { EDGELOCK_BACKEND } from "../src/http/env.js";
-import { adapterFromEnv } from "../src/platforms/node.js";
 import type { LockAdapter } from "../src/types.js";
 
 /** URL of a deployed lock service, when `--url` is not given. */

@@ -1,4 +1,4 @@
-import { EDGELOCK_BACKEND, EDGELOCK_DYNAMODB_TABLE } from "../src/http/env.js";
+import { EDGELOCK_BACKEND, EDGELOCK_DYNAMODB_TABLE } from "../service/env.js";
 import { EDGELOCK_SERVICE_TOKEN, EDGELOCK_SERVICE_URL } from "./backend.js";
 import { EXIT } from "./exit-codes.js";
 

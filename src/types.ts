@@ -216,8 +216,8 @@ export type LockState =
   | { readonly held: false };
 
 /**
- * A lock backend. Implementations live in `adapters/<name>/` and are built by
- * `xxxAdapter(options)`.
+ * A lock backend. Implementations live in `adapters/<name>/` (the HTTP
+ * service's client too, `adapters/http/`) and are built by `xxxAdapter(options)`.
  *
  * @example
  * ```ts

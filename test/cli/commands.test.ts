@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
-import { createLockService } from "../../src/http/app.js";
+import { createLockService } from "../../service/app.js";
+import { listen, type NodeService } from "../../service/platforms/node.js";
 import { createLocker, memoryAdapter } from "../../src/index.js";
-import { listen, type NodeService } from "../../src/platforms/node.js";
 import { freePort } from "../support/ports.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 import { runCli } from "./spawn-cli.js";

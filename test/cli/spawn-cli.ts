@@ -1,14 +1,39 @@
 /**
- * Runs the `edgelock` command line as a real process (`node --import tsx
- * cli/main.ts`), collecting its output. Node-only test support.
+ * Runs the `edgelock` command line as a real process, collecting its output.
+ * `cli/main.ts` is bundled once per test file with esbuild (packages stay
+ * external, resolved from the repository's node_modules), so each process
+ * starts as plain Node rather than transpiling on every start. Node-only
+ * test support.
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+
+let bundled: Promise<string> | undefined;
+
+/** The bundled CLI, built on first use: `node <path> …` runs it. */
+export function cliBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = `${ROOT}node_modules/.cache/edgelock-cli-test/main-${process.pid}-${Date.now()}.mjs`;
+    await build({
+      entryPoints: [MAIN],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      outfile,
+      logLevel: "error",
+    });
+    return outfile;
+  })();
+  return bundled;
+}
 
 export interface Finished {
   readonly code: number | null;
@@ -24,8 +49,14 @@ export interface Running {
   stdoutIncludes(text: string): Promise<void>;
 }
 
-export function startCli(args: readonly string[], env: Record<string, string | undefined>, cwd = ROOT): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+/** Start the CLI; call {@link cliBundle} first (a `beforeAll`) so the start itself is synchronous. */
+export function startCli(
+  bundle: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  cwd = ROOT,
+): Running {
+  const child = spawn(process.execPath, [bundle, ...args], {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -58,10 +89,10 @@ export function startCli(args: readonly string[], env: Record<string, string | u
   };
 }
 
-export function runCli(
+export async function runCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
   cwd?: string,
 ): Promise<Finished> {
-  return startCli(args, env, cwd).done;
+  return startCli(await cliBundle(), args, env, cwd).done;
 }

@@ -1,11 +1,11 @@
-import { httpAdapter } from "../../src/http/client.js";
+import { httpAdapter } from "../../adapters/http/index.js";
 import { describeConformance } from "../conformance/index.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
 
 const TOKEN = "conformance-token-durable-object";
 let worker: LockWorker | undefined;
 
-// The real Worker entry (src/platforms/worker.ts) in workerd: httpAdapter →
+// The real Worker entry (service/platforms/worker.ts) in workerd: httpAdapter →
 // loopback HTTP → the Worker's Hono service → the lock Durable Object.
 describeConformance({
   name: "http over durable-object (workerd)",

@@ -1,6 +1,6 @@
 import { createLockTable } from "../../adapters/dynamodb/index.js";
-import { httpAdapter } from "../../src/http/client.js";
-import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { type NodeService, startFromEnv } from "../../service/platforms/node.js";
 import { describeConformance } from "../conformance/index.js";
 import {
   DYNAMODB_LOCAL_CREDENTIALS,

@@ -1,7 +1,7 @@
-import { createLockService } from "../../src/http/app.js";
-import { httpAdapter } from "../../src/http/client.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { createLockService } from "../../service/app.js";
+import { listen, type NodeService } from "../../service/platforms/node.js";
 import { memoryAdapter } from "../../src/index.js";
-import { listen, type NodeService } from "../../src/platforms/node.js";
 import { describeConformance } from "../conformance/index.js";
 
 const TOKEN = "conformance-token-memory";

@@ -1,5 +1,5 @@
-import { httpAdapter } from "../../src/http/client.js";
-import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { type NodeService, startFromEnv } from "../../service/platforms/node.js";
 import { describeConformance } from "../conformance/index.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 

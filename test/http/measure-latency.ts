@@ -2,10 +2,10 @@
 // node_modules/.bin/tsx test/http/measure-latency.ts
 // (Not a test: vitest only picks up *.test.ts.)
 
-import { createLockService } from "../../src/http/app.js";
-import { httpAdapter } from "../../src/http/client.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { createLockService } from "../../service/app.js";
+import { listen } from "../../service/platforms/node.js";
 import { createLocker, memoryAdapter } from "../../src/index.js";
-import { listen } from "../../src/platforms/node.js";
 import { startLockWorker } from "../support/miniflare.js";
 
 const N = 300;

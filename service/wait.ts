@@ -1,6 +1,6 @@
-import { LockAbortedError } from "../errors.js";
-import { pollDelay, sleep } from "../timing.js";
-import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../types.js";
+import { LockAbortedError } from "../src/errors.js";
+import { pollDelay, sleep } from "../src/timing.js";
+import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../src/types.js";
 
 /** Server-side polling cadence for adapters that cannot push wake-ups: close to the backend, so short. */
 const POLL = { baseMs: 10, maxMs: 200 } as const;
