@@ -1,4 +1,5 @@
 import { BackendRejectedError } from "./errors.js";
+import type { EventTracker, OperationTracker } from "./event-tracker.js";
 import type { LockAdapter } from "./types.js";
 import { validateDuration } from "./validate.js";
 
@@ -18,6 +19,7 @@ export type ForceReleaseResult = { readonly released: true; readonly fence: numb
 
 interface ForceReleaseContext {
   readonly adapter: LockAdapter;
+  readonly telemetry: EventTracker;
   call<T>(operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
@@ -26,8 +28,23 @@ interface ForceReleaseContext {
  * the holder with the fence named, so a retry after a lost answer, or a
  * break racing a new grant, never frees the next holder.
  */
-export async function forceRelease(
+export function forceRelease(
   ctx: ForceReleaseContext,
+  key: string,
+  backendKey: string,
+  options: ForceReleaseOptions,
+): Promise<ForceReleaseResult> {
+  const op = ctx.telemetry.start("forceRelease", key);
+  return op.settle(breakLock(ctx, op, backendKey, options), (result) => ({
+    type: "force_released",
+    released: result.released,
+    fence: result.released ? result.fence : undefined,
+  }));
+}
+
+async function breakLock(
+  ctx: ForceReleaseContext,
+  op: OperationTracker,
   backendKey: string,
   options: ForceReleaseOptions,
 ): Promise<ForceReleaseResult> {
@@ -38,13 +55,16 @@ export async function forceRelease(
   }
   let fence = options.fence;
   if (fence === undefined) {
-    const state = await ctx.call((signal) => adapter.inspect(backendKey, { signal }), options.signal);
+    const state = await ctx.call(
+      op.wrap((signal) => adapter.inspect(backendKey, { signal })),
+      options.signal,
+    );
     if (!state.held) return { released: false };
     fence = state.fence;
   }
   const target = fence;
   const result = await ctx.call(
-    (signal) => adapter.forceRelease?.({ key: backendKey, fence: target, signal }) ?? Promise.reject(),
+    op.wrap((signal) => adapter.forceRelease?.({ key: backendKey, fence: target, signal }) ?? Promise.reject()),
     options.signal,
   );
   return result.ok ? { released: true, fence: target } : { released: false };

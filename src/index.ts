@@ -22,6 +22,7 @@ export {
   LockLostError,
   LockTimeoutError,
 } from "./errors.js";
+export type * from "./events.js";
 export type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
 export type { Lease } from "./lease.js";
 export {

@@ -1,5 +1,7 @@
 import { callWithRetries } from "./call.js";
 import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
+import type { LockEventListener } from "./events.js";
 import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
@@ -37,6 +39,19 @@ export interface LockerOptions {
    * Default: `console.warn`.
    */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Receives a {@link LockEvent} for every operation and lease (acquired,
+   * refused, waited, extended, extend failed, lost, released, backend
+   * error…), with keys, fences, durations and counts, never tokens. Called
+   * synchronously: keep it quick. `edgelock/otel` builds spans and metrics
+   * from it. Default: none, at no cost.
+   *
+   * @example
+   * ```ts
+   * const locker = createLocker({ adapter, onEvent: (event) => console.log(JSON.stringify(event)) });
+   * ```
+   */
+  readonly onEvent?: LockEventListener;
 }
 
 /** Options of {@link Locker.tryAcquire}. */
@@ -126,6 +141,7 @@ class LockerImpl implements Locker, LeaseContext {
   readonly capabilities: AdapterCapabilities;
   readonly marginMs: number;
   readonly maxTtlMs: number;
+  readonly telemetry: EventTracker;
   readonly #namespace: string;
   readonly #defaultTtlMs: number;
   readonly #defaultWaitMs: number;
@@ -154,10 +170,13 @@ class LockerImpl implements Locker, LeaseContext {
     this.#retries = validateDuration("retries", options.retries ?? 2, 0, 10);
     this.#backoff = options.backoff ?? {};
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("edgelock:", error));
+    this.telemetry = new EventTracker(options.onEvent, this.capabilities.name, (error) => this.report(error));
   }
 
   async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lease | null> {
-    return this.#acquire(key, options, 0, false);
+    const op = this.telemetry.start("acquire", key);
+    const outcome = acquireOutcome(op);
+    return op.settle(this.#acquire(key, options, 0, false, op), outcome.done, outcome.failed);
   }
 
   async acquire(key: string, options: AcquireOptions = {}): Promise<Lease> {
@@ -167,7 +186,9 @@ class LockerImpl implements Locker, LeaseContext {
       0,
       MAX_DURATION_MS,
     );
-    return (await this.#acquire(key, options, waitMs, true)) as Lease;
+    const op = this.telemetry.start("acquire", key);
+    const outcome = acquireOutcome(op);
+    return (await op.settle(this.#acquire(key, options, waitMs, true, op), outcome.done, outcome.failed)) as Lease;
   }
 
   withLock<T>(
@@ -180,11 +201,16 @@ class LockerImpl implements Locker, LeaseContext {
 
   async inspect(key: string, options: { signal?: AbortSignal } = {}): Promise<LockState> {
     const backendKey = this.#namespace + validateKey(key);
-    return this.call((signal) => this.adapter.inspect(backendKey, { signal }), options.signal);
+    const op = this.telemetry.start("inspect", key);
+    const state = this.call(
+      op.wrap((signal) => this.adapter.inspect(backendKey, { signal })),
+      options.signal,
+    );
+    return op.settle(state, ({ held }) => ({ type: "inspected", held }));
   }
 
   async forceRelease(key: string, options: ForceReleaseOptions = {}): Promise<ForceReleaseResult> {
-    return forceRelease(this, this.#namespace + validateKey(key), options);
+    return forceRelease(this, key, this.#namespace + validateKey(key), options);
   }
 
   report(error: unknown): void {
@@ -196,6 +222,7 @@ class LockerImpl implements Locker, LeaseContext {
     options: TryAcquireOptions,
     waitMs: number,
     throwOnTimeout: boolean,
+    op: OperationTracker = NO_EVENTS,
   ): Promise<Lease | null> {
     validateKey(key);
     const ttlMs = validateDuration(
@@ -221,13 +248,14 @@ class LockerImpl implements Locker, LeaseContext {
       const sentAt = Date.now();
       let inFlight: Promise<unknown> = Promise.resolve();
       let result: AdapterAcquireResult;
+      op.attempts++;
       try {
         result = await this.call(
-          (signal) => {
+          op.wrap((signal) => {
             const request = this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal });
             inFlight = request.catch(() => {});
             return request;
-          },
+          }),
           userSignal,
           serverWait,
         );
@@ -251,7 +279,9 @@ class LockerImpl implements Locker, LeaseContext {
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
       }
-      await sleep(pollDelay(poll, result.retryAfterMs, remaining, this.#backoff), userSignal);
+      const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#backoff);
+      op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
+      await sleep(delayMs, userSignal);
     }
   }
 
