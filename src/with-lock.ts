@@ -1,4 +1,4 @@
-import { LockLostError, LockTimeoutError } from "./errors.js";
+import { InvalidArgumentError, LockLostError, LockTimeoutError } from "./errors.js";
 import type { Lease } from "./lease.js";
 import type { AcquireOptions, Locker } from "./locker.js";
 import { sleep } from "./timing.js";
@@ -16,6 +16,13 @@ export interface WithLockOptions extends AcquireOptions {
    * signal aborts so `fn` can stop.
    */
   readonly autoExtend?: boolean;
+  /**
+   * Epoch ms after which auto-extension stops (the end of a serverless
+   * invocation, see `invocationBudget`): the lease then frees itself within
+   * its TTL even if the process is frozen or killed. If `fn` runs on past
+   * it, the lease expires and its signal aborts. Default: no limit.
+   */
+  readonly extendUntil?: number;
 }
 
 /** Outcome of {@link Locker.withLock}: it ran, or it did not and why. */
@@ -30,6 +37,10 @@ export async function withLock<T>(
   options: WithLockOptions,
 ): Promise<WithLockResult<T>> {
   if (typeof fn !== "function") throw new TypeError("withLock needs a function to run");
+  const extendUntil = options.extendUntil ?? Number.POSITIVE_INFINITY;
+  if (typeof extendUntil !== "number" || Number.isNaN(extendUntil)) {
+    throw new InvalidArgumentError("extendUntil must be an epoch time in milliseconds");
+  }
   let lease: Lease | null;
   if ((options.waitMs ?? 0) > 0) {
     try {
@@ -44,7 +55,8 @@ export async function withLock<T>(
   }
 
   const stop = new AbortController();
-  const extending = options.autoExtend === false ? Promise.resolve() : keepExtended(lease, stop.signal, locker);
+  const extending =
+    options.autoExtend === false ? Promise.resolve() : keepExtended(lease, stop.signal, locker, extendUntil);
   let value: T;
   try {
     value = await fn(lease);
@@ -70,14 +82,20 @@ export async function withLock<T>(
 
 /**
  * Extend whenever a third of the TTL has passed; after a failed attempt try
- * again sooner, as long as the lease is still valid. Ends when `stop` aborts
- * or the lease is lost.
+ * again sooner, as long as the lease is still valid. Ends when `stop` aborts,
+ * the lease is lost, or the next extension would come after `until`.
  */
-async function keepExtended(lease: Lease, stop: AbortSignal, locker: { report(error: unknown): void }): Promise<void> {
+async function keepExtended(
+  lease: Lease,
+  stop: AbortSignal,
+  locker: { report(error: unknown): void },
+  until: number,
+): Promise<void> {
   const both = AbortSignal.any([stop, lease.signal]);
   let failures = 0;
   while (!both.aborted) {
     const wait = failures === 0 ? lease.ttlMs / 3 : Math.min(lease.remainingMs() / 3, 1_000);
+    if (Date.now() + wait > until) return;
     try {
       await sleep(wait, both);
     } catch {
