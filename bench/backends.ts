@@ -127,6 +127,59 @@ export const azureBlob: Backend = {
   },
 };
 
+/** PostgreSQL 15, reached as Neon's driver reaches it: HTTP (`neon()`) and the WebSocket `Pool`. */
+export const postgres: Backend = {
+  name: "postgres",
+  needs: ["adapters/postgres/index.ts", "test/support/postgres-neon.ts"],
+  async start() {
+    const { startNeonLocal } = await import("../test/support/postgres-neon.js");
+    const { createLockTable, postgresAdapter } = await import("../adapters/postgres/index.js");
+    const pg = await startNeonLocal();
+    try {
+      await createLockTable({ sql: pg.sql() });
+      const meter = new Meter();
+      return {
+        drivers: [
+          edgelockDriver({
+            name: "edgelock postgres http",
+            backend: "PostgreSQL 15 ← Neon-HTTP test endpoint (neon())",
+            counting: "fetch",
+            meter,
+            adapter: postgresAdapter({ sql: pg.sql({ fetch: meter.fetch }) }),
+          }),
+          edgelockDriver({
+            name: "edgelock postgres ws",
+            backend: "PostgreSQL 15 ← ws relay (WebSocket Pool)",
+            counting: "rpc",
+            meter: new Meter(),
+            adapter: postgresAdapter({ pool: pg.pool({ max: 20 }) }),
+          }),
+        ],
+        stop: () => pg.stop(),
+      };
+    } catch (error) {
+      await pg.stop();
+      throw error;
+    }
+  },
+};
+
+export const etcd: Backend = {
+  name: "etcd",
+  needs: ["adapters/etcd/index.ts", "test/support/etcd.ts"],
+  async start() {
+    const { startEtcd } = await import("../test/support/etcd.js");
+    const { etcdAdapter } = await import("../adapters/etcd/index.js");
+    const server = await startEtcd();
+    const meter = new Meter();
+    const adapter = etcdAdapter({ endpoint: server.url, fetch: meter.fetch });
+    return {
+      drivers: [edgelockDriver({ name: "edgelock etcd", backend: "etcd 3.4", counting: "fetch", meter, adapter })],
+      stop: () => server.stop(),
+    };
+  },
+};
+
 /** One Worker in workerd: the lock object reached by RPC, and the HTTP service in front of it. */
 export const durableObject: Backend = {
   name: "durable-object+http",

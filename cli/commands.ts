@@ -131,5 +131,5 @@ function backendKey(ctx: Context, key: string): string {
 
 /** One adapter call with the lock client's time limit and retries (the token makes retries safe). */
 function call<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  return callWithRetries(operation, { timeoutMs: REQUEST_TIMEOUT_MS, retries: 2 });
+  return callWithRetries(operation, { attemptMs: REQUEST_TIMEOUT_MS, retries: 2, endsAt: Number.POSITIVE_INFINITY });
 }

@@ -123,15 +123,12 @@ export function createLockService(options: LockServiceOptions): Hono {
       case "acquire": {
         const request = parseAcquire(parseJson(await body(c)), limits);
         const token = request.token ?? newToken();
-        const result = await waiters.run(backendKey, token, signal, (waitSignal) =>
-          acquireWithWait(adapter, {
-            key: backendKey,
-            token,
-            ttlMs: request.ttlMs,
-            waitMs: request.waitMs ?? 0,
-            owner: request.owner,
-            signal: waitSignal,
-          }),
+        const result = await waiters.run(backendKey, token, (wait) =>
+          acquireWithWait(
+            adapter,
+            { key: backendKey, token, ttlMs: request.ttlMs, waitMs: request.waitMs ?? 0, owner: request.owner, signal },
+            wait,
+          ),
         );
         if (!result.ok) {
           const retryAfterMs =
@@ -158,7 +155,9 @@ export function createLockService(options: LockServiceOptions): Hono {
       }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
-        await waiters.withdraw(backendKey, request.token);
+        // Marks this instance's waits of the token; a push backend's release
+        // also withdraws the token from its own queue.
+        waiters.withdraw(backendKey, request.token);
         const result = await adapter.release({ key: backendKey, token: request.token, signal });
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json({ released: true }, 200, NO_STORE);

@@ -1,5 +1,6 @@
 import { LockLostError } from "./errors.js";
 import { describeError, type EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
+import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";
 import { validateDuration } from "./validate.js";
 
@@ -133,9 +134,11 @@ export class LeaseImpl implements Lease {
     validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
     if (this.#state !== "held") throw this.#goneError();
     const sentAt = Date.now();
-    const result = await this.#ctx.call(
-      op.wrap((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal })),
-    );
+    const result = await this.#ctx
+      .call(op.wrap((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal })))
+      .catch((error: unknown) => {
+        throw redactToken(error, this.token);
+      });
     if (!result.ok) {
       const error = new LockLostError(this.key, `lock "${this.key}" is no longer held by this lease; extend refused`);
       this.#end("lost", error, "refused");
@@ -182,9 +185,11 @@ export class LeaseImpl implements Lease {
   async #backendRelease(op: OperationTracker = NO_EVENTS): Promise<void> {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
-    await this.#ctx.call(
-      op.wrap((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal })),
-    );
+    await this.#ctx
+      .call(op.wrap((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal })))
+      .catch((error: unknown) => {
+        throw redactToken(error, this.token);
+      });
   }
 
   #goneError(): LockLostError {
@@ -207,12 +212,8 @@ export class LeaseImpl implements Lease {
     this.#timer = undefined;
     if (this.#state === "released") return;
     if (why && this.#state === "held") {
-      this.#ctx.telemetry.point(this.key, {
-        type: "lost",
-        fence: this.fence,
-        reason: why,
-        heldMs: Date.now() - this.#grantedAt,
-      });
+      const heldMs = Date.now() - this.#grantedAt;
+      this.#ctx.telemetry.point(this.key, { type: "lost", fence: this.fence, reason: why, heldMs });
     }
     this.#state = state;
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);

@@ -1,62 +1,40 @@
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from "./errors.js";
 import type { Lease } from "./lease.js";
-import type { AcquireOptions, Locker } from "./locker.js";
+import type { Locker, WithLockOptions, WithLockResult } from "./options.js";
 import { sleep } from "./timing.js";
+import { MAX_DURATION_MS, validateDuration, validateFlag, validateFunction, validateOptions } from "./validate.js";
 
-/** Options of {@link Locker.withLock}. */
-export interface WithLockOptions extends AcquireOptions {
-  /**
-   * Longest wait for the lock, ms. Default `0`: try once, and report
-   * `{ ran: false, reason: "locked" }` if it is held (the run-once pattern).
-   */
-  readonly waitMs?: number;
-  /**
-   * Keep extending the lease while `fn` runs, each time a third of the TTL
-   * has passed. Default `true`. If an extension fails for good, the lease's
-   * signal aborts so `fn` can stop.
-   */
-  readonly autoExtend?: boolean;
-  /**
-   * Epoch ms after which auto-extension stops (the end of a serverless
-   * invocation, see `invocationBudget`): the lease then frees itself within
-   * its TTL even if the process is frozen or killed. If `fn` runs on past
-   * it, the lease expires and its signal aborts. Default: no limit.
-   */
-  readonly extendUntil?: number;
-}
-
-/** Outcome of {@link Locker.withLock}: it ran, or it did not and why. */
-export type WithLockResult<T> =
-  | { readonly ran: true; readonly value: T; readonly fence: number }
-  | { readonly ran: false; readonly reason: "locked" | "timeout" };
+export type { WithLockOptions, WithLockResult } from "./options.js";
 
 export async function withLock<T>(
   locker: Locker & { report(error: unknown): void },
   key: string,
   fn: (lease: Lease) => Promise<T> | T,
-  options: WithLockOptions,
+  options: WithLockOptions | undefined,
 ): Promise<WithLockResult<T>> {
-  if (typeof fn !== "function") throw new TypeError("withLock needs a function to run");
-  const extendUntil = options.extendUntil ?? Number.POSITIVE_INFINITY;
+  validateFunction("withLock's fn", fn);
+  const checked = validateOptions("withLock options", options);
+  const waitMs = validateDuration("waitMs", checked.waitMs === undefined ? 0 : checked.waitMs, 0, MAX_DURATION_MS);
+  const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? true;
+  const extendUntil = checked.extendUntil === undefined ? Number.POSITIVE_INFINITY : checked.extendUntil;
   if (typeof extendUntil !== "number" || Number.isNaN(extendUntil)) {
     throw new InvalidArgumentError("extendUntil must be an epoch time in milliseconds");
   }
   let lease: Lease | null;
-  if ((options.waitMs ?? 0) > 0) {
+  if (waitMs > 0) {
     try {
-      lease = await locker.acquire(key, options);
+      lease = await locker.acquire(key, checked);
     } catch (error) {
       if (error instanceof LockTimeoutError) return { ran: false, reason: "timeout" };
       throw error;
     }
   } else {
-    lease = await locker.tryAcquire(key, options);
+    lease = await locker.tryAcquire(key, checked);
     if (!lease) return { ran: false, reason: "locked" };
   }
 
   const stop = new AbortController();
-  const extending =
-    options.autoExtend === false ? Promise.resolve() : keepExtended(lease, stop.signal, locker, extendUntil);
+  const extending = autoExtend ? keepExtended(lease, stop.signal, locker, extendUntil) : Promise.resolve();
   let value: T;
   try {
     value = await fn(lease);
@@ -82,8 +60,8 @@ export async function withLock<T>(
 
 /**
  * Extend whenever a third of the TTL has passed; after a failed attempt try
- * again sooner, as long as the lease is still valid. Ends when `stop` aborts,
- * the lease is lost, or the next extension would come after `until`.
+ * again sooner, as long as the lease is still valid. Ends when `stop` aborts
+ * or the lease is lost.
  */
 async function keepExtended(
   lease: Lease,
@@ -95,6 +73,7 @@ async function keepExtended(
   let failures = 0;
   while (!both.aborted) {
     const wait = failures === 0 ? lease.ttlMs / 3 : Math.min(lease.remainingMs() / 3, 1_000);
+    // Past `until` (an invocation's end), no extension starts: the lease frees itself within its TTL.
     if (Date.now() + wait > until) return;
     try {
       await sleep(wait, both);

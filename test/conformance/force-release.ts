@@ -80,7 +80,7 @@ export function forceRelease(suite: Suite): void {
     let before = suite.transport.requests;
     expect(await locker.forceRelease(k, { fence: lease.fence })).toEqual({ released: true, fence: lease.fence });
     const cost = suite.transport.requests - before;
-    expect(cost).toBe(suite.mode === "fetch" ? declared?.requests : 1);
+    expect(cost).toBe(declared?.requests);
     before = suite.transport.requests;
     for (const fence of [0, -1, 1.5, Number.NaN, "1"]) {
       await expect(locker.forceRelease(k, { fence: fence as number })).rejects.toBeInstanceOf(InvalidArgumentError);

@@ -9,9 +9,13 @@ let worker: LockWorker | undefined;
 // loopback HTTP → the Worker's Hono service → the lock Durable Object.
 describeConformance({
   name: "http over durable-object (workerd)",
-  async create({ fetch }) {
+  sendsRetryAfter: true,
+  async setup() {
     // 384-byte keys: the suite's lock client sends its namespace and a 256-byte key as one key.
     worker = await startLockWorker({ bindings: { EDGELOCK_API_TOKENS: TOKEN, EDGELOCK_MAX_KEY_BYTES: "384" } });
+  },
+  create({ fetch }) {
+    if (!worker) throw new Error("the Worker is not started");
     return httpAdapter({ url: worker.url.href, token: TOKEN, fetch });
   },
   cleanup: () => worker?.stop(),
