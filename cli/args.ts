@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../src/errors.js";
 import { parseDuration } from "./durations.js";
@@ -121,7 +122,8 @@ export function parseCommandLine(args: readonly string[]): Parsed {
     ttlMs: duration("ttl"),
     waitMs: duration("wait"),
     killAfterMs: duration("kill-after"),
-    owner: text("owner"),
+    // Who holds it, for inspect: this host and process unless --owner says otherwise.
+    owner: text("owner") ?? `edgelock ${command} on ${hostname()}, pid ${process.pid}`,
     fence,
   };
 }
