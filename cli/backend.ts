@@ -31,7 +31,8 @@ export async function backendFrom(choice: BackendChoice, env: NodeJS.ProcessEnv)
     if (token === undefined) {
       throw new InvalidArgumentError(`--url needs --token (or ${EDGELOCK_SERVICE_TOKEN})`);
     }
-    return httpAdapter({ url, token });
+    // The service decides whether this token may break locks (EDGELOCK_ADMIN_TOKENS).
+    return httpAdapter({ url, token, adminToken: token });
   }
   if (choice.token !== undefined) throw new InvalidArgumentError(`--token needs --url (or ${EDGELOCK_SERVICE_URL})`);
   const backend = nonEmpty(env[EDGELOCK_BACKEND]);

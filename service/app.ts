@@ -24,6 +24,7 @@ import {
   DEFAULT_MAX_KEY_BYTES,
   LONGEST_MAX_KEY_BYTES,
   parseAcquire,
+  parseBreak,
   parseExtend,
   parseJson,
   parseKey,
@@ -33,7 +34,7 @@ import {
 } from "./requests.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 
-type Operation = "acquire" | "extend" | "release" | "inspect";
+type Operation = "acquire" | "extend" | "release" | "inspect" | "break";
 
 /**
  * Build the lock service. Configuration errors (malformed tokens, bad
@@ -54,6 +55,10 @@ export function createLockService(options: LockServiceOptions): Hono {
   const grants =
     typeof options.tokens === "string" || options.tokens === undefined ? parseTokens(options.tokens) : options.tokens;
   const authenticate = createAuthenticator(grants);
+  const admin = options.adminTokens;
+  const authenticateAdmin = createAuthenticator(
+    typeof admin === "string" || admin === undefined ? parseTokens(admin) : admin,
+  );
   const limits: BodyLimits = {
     maxKeyBytes: keyLimit(options.maxKeyBytes),
     maxTtlMs: Math.min(adapter.capabilities.ttl.maxMs, MAX_DURATION_MS),
@@ -85,7 +90,11 @@ export function createLockService(options: LockServiceOptions): Hono {
     if (c.req.method !== method && !(method === "GET" && c.req.method === "HEAD")) {
       return methodNotAllowed(c, method);
     }
-    const principal = await authenticate(c.req.header("authorization"));
+    const authorization = c.req.header("authorization");
+    const principal = await (operation === "break" ? authenticateAdmin : authenticate)(authorization);
+    if (!principal && operation === "break" && (await authenticate(authorization))) {
+      throw new RequestError(403, "forbidden", "breaking locks needs a token from EDGELOCK_ADMIN_TOKENS");
+    }
     if (!principal) {
       return error(
         c,
@@ -153,6 +162,16 @@ export function createLockService(options: LockServiceOptions): Hono {
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json(grantBody(key, request.token, result), 200, NO_STORE);
       }
+      case "break": {
+        const request = parseBreak(parseJson(await body(c)));
+        if (!adapter.forceRelease) {
+          const message = `the ${adapter.capabilities.name} backend cannot break locks`;
+          return error(c, 501, { error: "not_supported", message });
+        }
+        const result = await adapter.forceRelease({ key: backendKey, fence: request.fence, signal });
+        if (!result.ok) return error(c, 409, { error: "not_held" });
+        return c.json({ released: true, fence: request.fence }, 200, NO_STORE);
+      }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
         // Marks this instance's waits of the token; a push backend's release
@@ -188,7 +207,7 @@ const NO_STORE = { "Cache-Control": "no-store" } as const;
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
-  return action === "acquire" || action === "extend" || action === "release" ? action : undefined;
+  return action === "acquire" || action === "extend" || action === "release" || action === "break" ? action : undefined;
 }
 
 async function body(c: Context): Promise<string> {

@@ -18,6 +18,12 @@
  * Empty or unset: every lock route answers 401 (fail closed).
  */
 export const EDGELOCK_API_TOKENS = "EDGELOCK_API_TOKENS";
+/**
+ * Bearer tokens that may break locks (`POST /v1/locks/{key}/break`), same
+ * syntax as {@link EDGELOCK_API_TOKENS}; only for that route. Unset: no one
+ * can break locks over HTTP.
+ */
+export const EDGELOCK_ADMIN_TOKENS = "EDGELOCK_ADMIN_TOKENS";
 /** Backend of the Node entry point: `memory` | `upstash` | `dynamodb` | `azure-blob`. Default `memory`. */
 export const EDGELOCK_BACKEND = "EDGELOCK_BACKEND";
 /** Longest server-side wait of one acquire request, ms. Default 30 000. */
@@ -48,6 +54,7 @@ export const EDGELOCK_HOST = "EDGELOCK_HOST";
 /** All names, for iteration and documentation. */
 export const ENV = {
   apiTokens: EDGELOCK_API_TOKENS,
+  adminTokens: EDGELOCK_ADMIN_TOKENS,
   backend: EDGELOCK_BACKEND,
   maxWaitMs: EDGELOCK_MAX_WAIT_MS,
   maxKeyBytes: EDGELOCK_MAX_KEY_BYTES,

@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from "../src/errors.js";
 import type { LockAdapter } from "../src/types.js";
-import { EDGELOCK_API_TOKENS, EDGELOCK_BASE_PATH, EDGELOCK_MAX_KEY_BYTES, EDGELOCK_MAX_WAIT_MS } from "./env.js";
+import {
+  EDGELOCK_ADMIN_TOKENS,
+  EDGELOCK_API_TOKENS,
+  EDGELOCK_BASE_PATH,
+  EDGELOCK_MAX_KEY_BYTES,
+  EDGELOCK_MAX_WAIT_MS,
+} from "./env.js";
 import type { LockServiceOptions } from "./options.js";
 
 /** Environment variables as every platform exposes them: strings or absent. */
@@ -22,6 +28,7 @@ export function serviceOptionsFromEnv(env: ServiceEnv, adapter: LockAdapter): Lo
   return {
     adapter,
     tokens: text(env, EDGELOCK_API_TOKENS),
+    adminTokens: text(env, EDGELOCK_ADMIN_TOKENS),
     basePath: text(env, EDGELOCK_BASE_PATH) ?? "",
     ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),

@@ -12,6 +12,12 @@ export interface LockServiceOptions {
    */
   readonly tokens: string | readonly TokenGrant[] | undefined;
   /**
+   * Tokens allowed to break locks without their owner token (the
+   * `/break` route, and only it), same syntax; their tenant and prefix
+   * limit which keys. None (default): breaking over HTTP is refused.
+   */
+  readonly adminTokens?: string | readonly TokenGrant[] | undefined;
+  /**
    * Longest key, UTF-8 bytes. Default 256, as the v1 contract states; up to
    * 384 so that a lock client's namespace (≤ 128 bytes) plus its longest key
    * fits, since `createLocker({ namespace })` sends both as one key.
