@@ -17,6 +17,7 @@ import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError
 import { newToken } from "../src/token.js";
 import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
 import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
+import { jsonErrorLog, jsonRequestLog } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
 import type { LockServiceOptions } from "./options.js";
 import {
@@ -65,11 +66,17 @@ export function createLockService(options: LockServiceOptions): Hono {
     maxWaitMs: validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS),
   };
   const basePath = normaliseBasePath(options.basePath ?? "");
-  const onError = options.onError ?? ((error: unknown) => console.error("edgelock service:", error));
+  if (options.log !== undefined && options.log !== "json")
+    throw new InvalidArgumentError('log must be "json" or unset');
+  const write = options.logWriter ?? ((line: string) => console.log(line));
+  const onError =
+    options.onError ??
+    (options.log === "json" ? jsonErrorLog(write) : (error: unknown) => console.error("edgelock service:", error));
   const openapi = openApiDocument(limits);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
+  if (options.log === "json") app.use(jsonRequestLog(write));
   const routes = basePath === "" ? app : app.basePath(basePath);
 
   routes.get("/healthz", (c) => c.json({ status: "ok" }, 200, NO_STORE));

@@ -24,6 +24,8 @@ export const EDGELOCK_API_TOKENS = "EDGELOCK_API_TOKENS";
  * can break locks over HTTP.
  */
 export const EDGELOCK_ADMIN_TOKENS = "EDGELOCK_ADMIN_TOKENS";
+/** `json`: one JSON log line per request and per error. Default: plain error logs only. */
+export const EDGELOCK_LOG_FORMAT = "EDGELOCK_LOG_FORMAT";
 /** Backend of the Node entry point: `memory` | `upstash` | `dynamodb` | `azure-blob`. Default `memory`. */
 export const EDGELOCK_BACKEND = "EDGELOCK_BACKEND";
 /** Longest server-side wait of one acquire request, ms. Default 30 000. */
@@ -55,6 +57,7 @@ export const EDGELOCK_HOST = "EDGELOCK_HOST";
 export const ENV = {
   apiTokens: EDGELOCK_API_TOKENS,
   adminTokens: EDGELOCK_ADMIN_TOKENS,
+  logFormat: EDGELOCK_LOG_FORMAT,
   backend: EDGELOCK_BACKEND,
   maxWaitMs: EDGELOCK_MAX_WAIT_MS,
   maxKeyBytes: EDGELOCK_MAX_KEY_BYTES,

@@ -4,6 +4,7 @@ import {
   EDGELOCK_ADMIN_TOKENS,
   EDGELOCK_API_TOKENS,
   EDGELOCK_BASE_PATH,
+  EDGELOCK_LOG_FORMAT,
   EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
 } from "./env.js";
@@ -29,6 +30,7 @@ export function serviceOptionsFromEnv(env: ServiceEnv, adapter: LockAdapter): Lo
     adapter,
     tokens: text(env, EDGELOCK_API_TOKENS),
     adminTokens: text(env, EDGELOCK_ADMIN_TOKENS),
+    ...(text(env, EDGELOCK_LOG_FORMAT) === undefined ? {} : { log: text(env, EDGELOCK_LOG_FORMAT) as "json" }),
     basePath: text(env, EDGELOCK_BASE_PATH) ?? "",
     ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),

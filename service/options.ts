@@ -32,4 +32,12 @@ export interface LockServiceOptions {
    * without detail). Default `console.error`.
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * `"json"`: one JSON line per request (operation, key, status, duration)
+   * and per error, through `logWriter`; the default `onError` then logs JSON
+   * too. Default: no request log (`EDGELOCK_LOG_FORMAT`).
+   */
+  readonly log?: "json" | undefined;
+  /** Where JSON log lines go. Default `console.log`. */
+  readonly logWriter?: (line: string) => void;
 }
