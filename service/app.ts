@@ -18,6 +18,7 @@ import { newToken } from "../src/token.js";
 import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
 import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
 import { conciseErrorLog } from "./error-log.js";
+import { jsonErrorLine, jsonRequestLog } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
 import type { LockServiceOptions } from "./options.js";
 import {
@@ -25,6 +26,7 @@ import {
   DEFAULT_MAX_KEY_BYTES,
   LONGEST_MAX_KEY_BYTES,
   parseAcquire,
+  parseBreak,
   parseExtend,
   parseJson,
   parseKey,
@@ -36,7 +38,7 @@ import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 import { DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_TENANT, WaiterCap } from "./waiter-cap.js";
 
-type Operation = "acquire" | "extend" | "release" | "inspect";
+type Operation = "acquire" | "extend" | "release" | "inspect" | "break";
 
 /**
  * Build the lock service. Configuration errors (malformed tokens, bad
@@ -69,19 +71,27 @@ export function createLockService(options: LockServiceOptions): Hono {
   const grants =
     typeof options.tokens === "string" || options.tokens === undefined ? parseTokens(options.tokens) : options.tokens;
   const authenticate = createAuthenticator(grants);
+  const admin = options.adminTokens;
+  const authenticateAdmin = createAuthenticator(
+    typeof admin === "string" || admin === undefined ? parseTokens(admin) : admin,
+  );
   const limits: BodyLimits = {
     maxKeyBytes: keyLimit(options.maxKeyBytes),
     maxTtlMs: Math.min(adapter.capabilities.ttl.maxMs, MAX_DURATION_MS),
     maxWaitMs: validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS),
   };
   const basePath = normaliseBasePath(options.basePath ?? "");
-  const log = conciseErrorLog();
+  if (options.log !== undefined && options.log !== "json")
+    throw new InvalidArgumentError('log must be "json" or unset');
+  const write = options.logWriter ?? ((line: string) => console.log(line));
+  const log = options.log === "json" ? conciseErrorLog(write, Date.now, jsonErrorLine) : conciseErrorLog();
   const report = (operation: string, callerGone: boolean, error: unknown) =>
     options.onError ? options.onError(error) : log({ operation, callerGone, error });
   const openapi = openApiDocument(limits);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
+  if (options.log === "json") app.use(jsonRequestLog(write));
   const routes = basePath === "" ? app : app.basePath(basePath);
 
   routes.get("/healthz", (c) => c.json({ status: "ok" }, 200, NO_STORE));
@@ -102,7 +112,11 @@ export function createLockService(options: LockServiceOptions): Hono {
     if (c.req.method !== method && !(method === "GET" && c.req.method === "HEAD")) {
       return methodNotAllowed(c, method);
     }
-    const principal = await authenticate(c.req.header("authorization"));
+    const authorization = c.req.header("authorization");
+    const principal = await (operation === "break" ? authenticateAdmin : authenticate)(authorization);
+    if (!principal && operation === "break" && (await authenticate(authorization))) {
+      throw new RequestError(403, "forbidden", "breaking locks needs a token from EDGELOCK_ADMIN_TOKENS");
+    }
     if (!principal) {
       return error(
         c,
@@ -185,6 +199,16 @@ export function createLockService(options: LockServiceOptions): Hono {
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json(grantBody(key, request.token, result), 200, NO_STORE);
       }
+      case "break": {
+        const request = parseBreak(parseJson(await body(c)));
+        if (!adapter.forceRelease) {
+          const message = `the ${adapter.capabilities.name} backend cannot break locks`;
+          return error(c, 501, { error: "not_supported", message });
+        }
+        const result = await adapter.forceRelease({ key: backendKey, fence: request.fence, signal });
+        if (!result.ok) return error(c, 409, { error: "not_held" });
+        return c.json({ released: true, fence: request.fence }, 200, NO_STORE);
+      }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
         // Marks this instance's waits of the token; a push backend's release
@@ -220,7 +244,7 @@ const NO_STORE = { "Cache-Control": "no-store" } as const;
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
-  return action === "acquire" || action === "extend" || action === "release" ? action : undefined;
+  return action === "acquire" || action === "extend" || action === "release" || action === "break" ? action : undefined;
 }
 
 async function body(c: Context): Promise<string> {

@@ -18,6 +18,14 @@
  * Empty or unset: every lock route answers 401 (fail closed).
  */
 export const EDGELOCK_API_TOKENS = "EDGELOCK_API_TOKENS";
+/**
+ * Bearer tokens that may break locks (`POST /v1/locks/{key}/break`), same
+ * syntax as {@link EDGELOCK_API_TOKENS}; only for that route. Unset: no one
+ * can break locks over HTTP.
+ */
+export const EDGELOCK_ADMIN_TOKENS = "EDGELOCK_ADMIN_TOKENS";
+/** `json`: one JSON log line per request and per error. Default: plain error logs only. */
+export const EDGELOCK_LOG_FORMAT = "EDGELOCK_LOG_FORMAT";
 /** Backend of the Node entry point: `memory` | `upstash` | `dynamodb` | `azure-blob`. Default `memory`. */
 export const EDGELOCK_BACKEND = "EDGELOCK_BACKEND";
 /** Longest server-side wait of one acquire request, ms. Default 30 000. */
@@ -54,6 +62,8 @@ export const EDGELOCK_HOST = "EDGELOCK_HOST";
 /** All names, for iteration and documentation. */
 export const ENV = {
   apiTokens: EDGELOCK_API_TOKENS,
+  adminTokens: EDGELOCK_ADMIN_TOKENS,
+  logFormat: EDGELOCK_LOG_FORMAT,
   backend: EDGELOCK_BACKEND,
   maxWaitMs: EDGELOCK_MAX_WAIT_MS,
   maxKeyBytes: EDGELOCK_MAX_KEY_BYTES,

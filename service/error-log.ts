@@ -21,10 +21,17 @@ export interface ServiceEvent {
   readonly error: unknown;
 }
 
-/** A rate-limited logger of {@link ServiceEvent}s writing through `write` (default `console.error`). */
+/** One log line for an event; `suppressed` lines were dropped since the last one. */
+export type EventLine = (event: ServiceEvent, suppressed: number) => string;
+
+/**
+ * A rate-limited logger of {@link ServiceEvent}s writing through `write`
+ * (default `console.error`), one `line` per event (default: short text).
+ */
 export function conciseErrorLog(
   write: (line: string) => void = (line) => console.error(line),
   now: () => number = Date.now,
+  line: EventLine = textLine,
 ): (event: ServiceEvent) => void {
   let windowStart = -Infinity;
   let written = 0;
@@ -40,18 +47,25 @@ export function conciseErrorLog(
       return;
     }
     written++;
-    const more = suppressed > 0 ? ` (+${suppressed} similar lines suppressed)` : "";
+    write(line({ operation, callerGone, error }, suppressed));
     suppressed = 0;
-    write(
-      `edgelock service: ${operation} ${callerGone ? "ended, caller disconnected" : "failed"}: ${describe(error)}${more}`,
-    );
   };
+}
+
+function textLine({ operation, callerGone, error }: ServiceEvent, suppressed: number): string {
+  const more = suppressed > 0 ? ` (+${suppressed} similar lines suppressed)` : "";
+  return `edgelock service: ${operation} ${callerGone ? "ended, caller disconnected" : "failed"}: ${describe(error)}${more}`;
+}
+
+/** A message's first line, at most 200 characters, token-shaped strings masked. */
+export function maskedMessage(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.slice(0, 200) ?? "";
+  return message.replace(TOKEN_SHAPED, "[redacted]");
 }
 
 /** One line: the error's class, code and first line of its message, token-shaped strings masked. */
 export function describe(error: unknown): string {
   const name = error instanceof Error ? error.name : typeof error;
   const code = error instanceof EdgelockError ? ` ${error.code}` : "";
-  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.slice(0, 200) ?? "";
-  return `${name}${code}: ${message.replace(TOKEN_SHAPED, "[redacted]")}`;
+  return `${name}${code}: ${maskedMessage(error)}`;
 }

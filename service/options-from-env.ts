@@ -1,9 +1,11 @@
 import { InvalidArgumentError } from "../src/errors.js";
 import type { LockAdapter } from "../src/types.js";
 import {
+  EDGELOCK_ADMIN_TOKENS,
   EDGELOCK_API_TOKENS,
   EDGELOCK_BACKEND_TIMEOUT_MS,
   EDGELOCK_BASE_PATH,
+  EDGELOCK_LOG_FORMAT,
   EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
   EDGELOCK_MAX_WAITERS,
@@ -33,6 +35,8 @@ export function serviceOptionsFromEnv(env: ServiceEnv, adapter: LockAdapter): Lo
   return {
     adapter,
     tokens: text(env, EDGELOCK_API_TOKENS),
+    adminTokens: text(env, EDGELOCK_ADMIN_TOKENS),
+    ...(text(env, EDGELOCK_LOG_FORMAT) === undefined ? {} : { log: text(env, EDGELOCK_LOG_FORMAT) as "json" }),
     basePath: text(env, EDGELOCK_BASE_PATH) ?? "",
     ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),

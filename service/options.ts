@@ -12,6 +12,12 @@ export interface LockServiceOptions {
    */
   readonly tokens: string | readonly TokenGrant[] | undefined;
   /**
+   * Tokens allowed to break locks without their owner token (the
+   * `/break` route, and only it), same syntax; their tenant and prefix
+   * limit which keys. None (default): breaking over HTTP is refused.
+   */
+  readonly adminTokens?: string | readonly TokenGrant[] | undefined;
+  /**
    * Longest key, UTF-8 bytes. Default 256, as the v1 contract states; up to
    * 384 so that a lock client's namespace (≤ 128 bytes) plus its longest key
    * fits, since `createLocker({ namespace })` sends both as one key.
@@ -42,4 +48,12 @@ export interface LockServiceOptions {
    * tokens, at most 5 lines per 10 s (the rest counted).
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * `"json"`: one JSON line per request (operation, key, status, duration)
+   * and per error, through `logWriter`; the default `onError` then logs JSON
+   * too. Default: no request log (`EDGELOCK_LOG_FORMAT`).
+   */
+  readonly log?: "json" | undefined;
+  /** Where JSON log lines go. Default `console.log`. */
+  readonly logWriter?: (line: string) => void;
 }

@@ -82,6 +82,11 @@ export function parseRelease(body: unknown): { token: string } {
   return { token: token(object(body, ["token"])) };
 }
 
+/** `/break`: the fence of the holder to free, as `inspect` showed it. */
+export function parseBreak(body: unknown): { fence: number } {
+  return { fence: integer(object(body, ["fence"]), "fence", 1, Number.MAX_SAFE_INTEGER, true) as number };
+}
+
 /** Parse JSON text; anything but an object is refused by the parsers above. */
 export function parseJson(text: string): unknown {
   if (text.trim() === "") throw invalid("request body must be a JSON object");

@@ -22,6 +22,22 @@ export {
   LockLostError,
   LockTimeoutError,
 } from "./errors.js";
+export type * from "./events.js";
+export type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
+export {
+  AZURE_HTTP_RESPONSE_LIMIT_MS,
+  type AzureFunctionsBudgetOptions,
+  azureFunctionsBudget,
+  DEFAULT_SAFETY_MARGIN_MS,
+  type InvocationBudget,
+  type InvocationBudgetOptions,
+  invocationBudget,
+  type LambdaContextLike,
+  lambdaBudget,
+  WORKERS_WALL_TIME_MS,
+  type WorkersInvocation,
+  workersBudget,
+} from "./invocation.js";
 export type { Lease } from "./lease.js";
 export { createLocker } from "./locker.js";
 export type {

@@ -5,17 +5,20 @@ import { sleep } from "./timing.js";
 /**
  * Extend whenever a third of the TTL has passed; after a failed attempt try
  * again sooner, as long as the lease is still valid. Ends when `stop` aborts
- * or the lease is lost.
+ * or the lease is lost, and starts no extension that would end past `until`
+ * (an invocation's end), so the lease then frees itself within its TTL.
  */
 export async function keepExtended(
   lease: Lease,
   stop: AbortSignal,
   locker: { report(error: unknown): void },
+  until = Number.POSITIVE_INFINITY,
 ): Promise<void> {
   const both = AbortSignal.any([stop, lease.signal]);
   let failures = 0;
   while (!both.aborted) {
     const wait = failures === 0 ? lease.ttlMs / 3 : Math.min(lease.remainingMs() / 3, 1_000);
+    if (Date.now() + wait > until) return;
     try {
       await sleep(wait, both);
     } catch {

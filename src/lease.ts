@@ -1,5 +1,6 @@
 import type { AttemptSignal } from "./backend-call.js";
 import { LockLostError } from "./errors.js";
+import { describeError, type EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
 import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";
 import { validateDuration } from "./validate.js";
@@ -63,6 +64,8 @@ export interface LeaseContext {
   call<T>(operation: (attempt: AttemptSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Where failures of clean-up work nobody awaits are reported. */
   report(error: unknown): void;
+  /** Where lease events go. */
+  readonly telemetry: EventTracker;
 }
 
 type LeaseState = "held" | "lost" | "released";
@@ -88,6 +91,7 @@ export class LeaseImpl implements Lease {
   #state: LeaseState = "held";
   #timer: ReturnType<typeof setTimeout> | undefined;
   #releasing: Promise<void> | undefined;
+  readonly #grantedAt = Date.now();
 
   constructor(
     ctx: LeaseContext,
@@ -129,27 +133,38 @@ export class LeaseImpl implements Lease {
     return this.#state === "held" && !this.#expired() ? Math.max(0, this.#expiresAt - Date.now()) : 0;
   }
 
-  async extend(ttlMs: number = this.#requestedTtlMs): Promise<void> {
+  extend(ttlMs: number = this.#requestedTtlMs): Promise<void> {
+    const op = this.#ctx.telemetry.start("extend", this.key);
+    return op.settle(
+      this.#extend(ttlMs, op),
+      () => ({ type: "extended", fence: this.fence, ttlMs: this.#ttlMs }),
+      (error) => ({ type: "extend_failed", fence: this.fence, error: describeError(error) }),
+    );
+  }
+
+  async #extend(ttlMs: number, op: OperationTracker): Promise<void> {
     validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
     if (this.#state !== "held" || this.#expired()) throw this.#goneError();
     const sentAt = Date.now();
     const result = await this.#ctx
-      .call((attempt) =>
-        this.#ctx.adapter.extend({
-          key: this.#backendKey,
-          token: this.token,
-          ttlMs,
-          get signal() {
-            return attempt.signal;
-          },
-        }),
+      .call(
+        op.wrap((attempt) =>
+          this.#ctx.adapter.extend({
+            key: this.#backendKey,
+            token: this.token,
+            ttlMs,
+            get signal() {
+              return attempt.signal;
+            },
+          }),
+        ),
       )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });
     if (!result.ok) {
       const error = new LockLostError(this.key, `lock "${this.key}" is no longer held by this lease; extend refused`);
-      this.#end("lost", error);
+      this.#end("lost", error, "refused");
       throw error;
     }
     if (this.#state !== "held" || this.#expired()) {
@@ -166,13 +181,23 @@ export class LeaseImpl implements Lease {
 
   release(): Promise<void> {
     if (this.#state === "released") return Promise.resolve();
-    this.#releasing ??= this.#backendRelease().then(
-      () => this.#end("released"),
-      (error: unknown) => {
-        this.#releasing = undefined;
-        throw error;
-      },
-    );
+    // A lease already lost was counted then; its release is only clean-up.
+    const op = this.#state === "held" ? this.#ctx.telemetry.start("release", this.key) : NO_EVENTS;
+    this.#releasing ??= op
+      .settle(this.#backendRelease(op), () => ({
+        type: "released",
+        fence: this.fence,
+        heldMs: Date.now() - this.#grantedAt,
+      }))
+      .then(
+        () => {
+          this.#end("released");
+        },
+        (error: unknown) => {
+          this.#releasing = undefined;
+          throw error;
+        },
+      );
     return this.#releasing;
   }
 
@@ -180,18 +205,20 @@ export class LeaseImpl implements Lease {
     return this.release();
   }
 
-  async #backendRelease(): Promise<void> {
+  async #backendRelease(op: OperationTracker = NO_EVENTS): Promise<void> {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
     await this.#ctx
-      .call((attempt) =>
-        this.#ctx.adapter.release({
-          key: this.#backendKey,
-          token: this.token,
-          get signal() {
-            return attempt.signal;
-          },
-        }),
+      .call(
+        op.wrap((attempt) =>
+          this.#ctx.adapter.release({
+            key: this.#backendKey,
+            token: this.token,
+            get signal() {
+              return attempt.signal;
+            },
+          }),
+        ),
       )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
@@ -213,7 +240,7 @@ export class LeaseImpl implements Lease {
   #schedule(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const timer = setTimeout(
-      () => this.#end("lost", new LockLostError(this.key, `lease on "${this.key}" expired`)),
+      () => this.#end("lost", new LockLostError(this.key, `lease on "${this.key}" expired`), "expired"),
       Math.max(0, this.#expiresAt - Date.now()),
     );
     // Node keeps a process alive for a pending timer; a lease must not.
@@ -222,10 +249,14 @@ export class LeaseImpl implements Lease {
   }
 
   /** End the lease; the signal (if anyone has it) aborts with `reason`, made only then. */
-  #end(state: "lost" | "released", reason?: LockLostError): void {
+  #end(state: "lost" | "released", reason?: LockLostError, why?: "expired" | "refused"): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#state === "released") return;
+    if (why && this.#state === "held") {
+      const heldMs = Date.now() - this.#grantedAt;
+      this.#ctx.telemetry.point(this.key, { type: "lost", fence: this.fence, reason: why, heldMs });
+    }
     this.#state = state;
     const controller = this.#controller;
     if (controller && !controller.signal.aborted) {

@@ -1,5 +1,7 @@
 import { type AttemptSignal, callWithRetries } from "./backend-call.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
+import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
+import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
 import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
@@ -57,6 +59,7 @@ class LockerImpl implements Locker, LeaseContext {
   readonly capabilities: AdapterCapabilities;
   readonly marginMs: number;
   readonly maxTtlMs: number;
+  readonly telemetry: EventTracker;
   readonly #namespace: string;
   readonly #defaultTtlMs: number;
   readonly #defaultWaitMs: number;
@@ -112,12 +115,16 @@ class LockerImpl implements Locker, LeaseContext {
       options.onBackgroundError === undefined
         ? (error) => console.warn("edgelock:", error)
         : validateFunction("onBackgroundError", options.onBackgroundError);
+    const onEvent = options.onEvent === undefined ? undefined : validateFunction("onEvent", options.onEvent);
+    this.telemetry = new EventTracker(onEvent, this.capabilities.name, (error) => this.report(error));
   }
 
   tryAcquire(key: string, options?: TryAcquireOptions): Promise<Lease | null> {
     try {
       const checked = validateOptions("tryAcquire options", options);
-      return this.#acquire(key, checked, 0, false);
+      const op = this.telemetry.start("acquire", key);
+      const outcome = acquireOutcome(op);
+      return op.settle(this.#acquire(key, checked, 0, false, op), outcome.done, outcome.failed);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -131,7 +138,9 @@ class LockerImpl implements Locker, LeaseContext {
       0,
       MAX_DURATION_MS,
     );
-    return (await this.#acquire(key, checked, waitMs, true)) as Lease;
+    const op = this.telemetry.start("acquire", key);
+    const outcome = acquireOutcome(op);
+    return (await op.settle(this.#acquire(key, checked, waitMs, true, op), outcome.done, outcome.failed)) as Lease;
   }
 
   withLock<T>(
@@ -147,16 +156,24 @@ class LockerImpl implements Locker, LeaseContext {
     const backendKey = this.#namespace + validateKey(key);
     const signal = validateSignal(checked.signal);
     const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
-    return this.call(
-      (attempt) =>
+    const op = this.telemetry.start("inspect", key);
+    const state = this.call(
+      op.wrap((attempt) =>
         this.adapter.inspect(backendKey, {
           get signal() {
             return attempt.signal;
           },
         }),
+      ),
       signal,
       endsAt,
     );
+    return op.settle(state, ({ held }) => ({ type: "inspected", held }));
+  }
+
+  async forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult> {
+    const checked = validateOptions("forceRelease options", options);
+    return forceRelease(this, key, this.#namespace + validateKey(key), checked);
   }
 
   async resume(key: string, token: string, options?: ResumeOptions): Promise<Lease> {
@@ -211,6 +228,7 @@ class LockerImpl implements Locker, LeaseContext {
     options: TryAcquireOptions,
     waitMs: number,
     throwOnTimeout: boolean,
+    op: OperationTracker = NO_EVENTS,
   ): Promise<Lease | null> {
     validateKey(key);
     const ttlMs = validateDuration(
@@ -240,9 +258,10 @@ class LockerImpl implements Locker, LeaseContext {
       let serverWait = 0;
       let inFlight: Promise<unknown> | undefined;
       let result: AdapterAcquireResult;
+      op.attempts++;
       try {
         result = await callWithRetries(
-          (attempt) => {
+          op.wrap((attempt) => {
             const request = this.adapter.acquire({
               key: backendKey,
               token,
@@ -255,7 +274,7 @@ class LockerImpl implements Locker, LeaseContext {
             });
             inFlight = request;
             return request;
-          },
+          }),
           {
             attemptMs: () => {
               serverWait = push ? this.#serverWait(budget) : 0;
@@ -286,7 +305,9 @@ class LockerImpl implements Locker, LeaseContext {
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
       }
-      await sleep(pollDelay(poll, result.retryAfterMs, remaining, this.#backoff), userSignal);
+      const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#backoff);
+      op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
+      await sleep(delayMs, userSignal);
     }
   }
 

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { LockEventListener } from "./events.js";
+import type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
 import type { Lease } from "./lease.js";
 import type { BackoffOptions } from "./timing.js";
 import type { AdapterCapabilities, LockAdapter, LockState } from "./types.js";
@@ -45,6 +47,19 @@ export interface LockerOptions {
    * been granted). Default: `console.warn`.
    */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Receives a {@link LockEvent} for every operation and lease (acquired,
+   * refused, waited, extended, extend failed, lost, released, backend
+   * error…), with keys, fences, durations and counts, never tokens. Called
+   * synchronously: keep it quick. `edgelock/otel` builds spans and metrics
+   * from it. Default: none, at no cost.
+   *
+   * @example
+   * ```ts
+   * const locker = createLocker({ adapter, onEvent: (event) => console.log(JSON.stringify(event)) });
+   * ```
+   */
+  readonly onEvent?: LockEventListener;
 }
 
 /** Options every call takes. */
@@ -97,6 +112,13 @@ export interface WithLockOptions extends AcquireOptions {
    * signal aborts so `fn` can stop.
    */
   readonly autoExtend?: boolean;
+  /**
+   * Epoch ms after which auto-extension stops (the end of a serverless
+   * invocation, see `invocationBudget`): the lease then frees itself within
+   * its TTL even if the process is frozen or killed. If `fn` runs on past
+   * it, the lease expires and its signal aborts. Default: no limit.
+   */
+  readonly extendUntil?: number;
 }
 
 /**
@@ -161,4 +183,17 @@ export interface Locker {
   resume(key: string, token: string, options?: ResumeOptions): Promise<Lease>;
   /** Who holds `key`, without needing its token. */
   inspect(key: string, options?: CallOptions): Promise<LockState>;
+  /**
+   * Free `key` without its token: an operator breaking the lock of a holder
+   * known to be dead. The next holder still gets a greater fence; the broken
+   * holder's `extend` fails with {@link LockLostError}. Throws
+   * `BackendRejectedError` when the adapter cannot do it.
+   *
+   * @example
+   * ```ts
+   * const result = await locker.forceRelease("nightly-report");
+   * if (result.released) console.log(`broke the lock held under fence ${result.fence}`);
+   * ```
+   */
+  forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult>;
 }

@@ -91,6 +91,11 @@ export interface AdapterCapabilities {
     readonly release: number;
     readonly inspect: number;
   };
+  /**
+   * Present when the adapter implements {@link LockAdapter.forceRelease}:
+   * the backend requests one costs (counted like `requestsPerOperation`).
+   */
+  readonly forceRelease?: { readonly requests: number };
 }
 
 /** Arguments common to every adapter call. */
@@ -185,6 +190,20 @@ export interface AdapterReleaseRequest extends AdapterCallOptions {
 /** Result of {@link LockAdapter.release}. */
 export type AdapterReleaseResult = { readonly ok: true } | AdapterNotHeld;
 
+/** Arguments of {@link LockAdapter.forceRelease}. */
+export interface AdapterForceReleaseRequest extends AdapterCallOptions {
+  readonly key: string;
+  /**
+   * Fence of the holder to free, as `inspect` showed it. Only that holder is
+   * freed: a retry after a lost answer, or a break that races a new grant,
+   * can never free the next holder.
+   */
+  readonly fence: number;
+}
+
+/** Result of {@link LockAdapter.forceRelease}: `not_held` when the key is free or held under another fence. */
+export type AdapterForceReleaseResult = { readonly ok: true } | AdapterNotHeld;
+
 /** What {@link LockAdapter.inspect} sees; never the token. */
 export type LockState =
   | {
@@ -229,6 +248,16 @@ export interface LockAdapter {
    * holder untouched.
    */
   release(request: AdapterReleaseRequest): Promise<AdapterReleaseResult>;
+
+  /**
+   * Free `key` without its token (an operator breaking the lock of a holder
+   * known to be dead), if it is held under `fence`. The fence counter is
+   * kept, so the next holder's fence is greater; the broken holder's
+   * `extend` and `release` answer `not_held` afterwards. Optional: an adapter
+   * without it cannot break locks (the lock client then refuses with a
+   * `BackendRejectedError`).
+   */
+  forceRelease?(request: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult>;
 
   /** Current state of `key`, readable without the token. */
   inspect(key: string, options?: AdapterCallOptions): Promise<LockState>;

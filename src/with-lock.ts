@@ -1,4 +1,4 @@
-import { LockLostError, LockTimeoutError } from "./errors.js";
+import { InvalidArgumentError, LockLostError, LockTimeoutError } from "./errors.js";
 import type { Lease } from "./lease.js";
 import { keepExtended } from "./lease-renewal.js";
 import type { Locker, WithLockOptions, WithLockResult } from "./options.js";
@@ -16,6 +16,10 @@ export async function withLock<T>(
   const checked = validateOptions("withLock options", options);
   const waitMs = validateDuration("waitMs", checked.waitMs === undefined ? 0 : checked.waitMs, 0, MAX_DURATION_MS);
   const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? true;
+  const extendUntil = checked.extendUntil === undefined ? Number.POSITIVE_INFINITY : checked.extendUntil;
+  if (typeof extendUntil !== "number" || Number.isNaN(extendUntil)) {
+    throw new InvalidArgumentError("extendUntil must be an epoch time in milliseconds");
+  }
   let lease: Lease | null;
   if (waitMs > 0) {
     try {
@@ -30,7 +34,7 @@ export async function withLock<T>(
   }
 
   const stop = new AbortController();
-  const extending = autoExtend ? keepExtended(lease, stop.signal, locker) : Promise.resolve();
+  const extending = autoExtend ? keepExtended(lease, stop.signal, locker, extendUntil) : Promise.resolve();
   let value: T;
   try {
     value = await fn(lease);

@@ -11,6 +11,8 @@ import type {
   AdapterAcquireResult,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockState,
@@ -240,6 +242,36 @@ export class BlobLocks {
       return { ok: false, reason: "not_held" };
     }
     throw answerError(answer, `release the lease on ${blob}`, true);
+  }
+
+  async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+    const blob = this.#blob(key);
+    const read = await this.#readWithLease(blob, signal);
+    if (!read?.leased || read.record.fence !== fence) return { ok: false, reason: "not_held" };
+    // If-Match: lease operations keep the ETag and every grant writes the
+    // record, so a changed ETag means the key changed hands since the read.
+    // A lessee that has not written its fence yet is broken too, and its
+    // acquire then fails at the fence write, so it was never granted.
+    const broken = await this.#blobs.breakLease(blob, read.etag, signal);
+    if (!isSuccess(broken)) {
+      if ((broken.status === 409 && isLeaseMismatch(broken.code)) || broken.status === 412 || broken.status === 404) {
+        return { ok: false, reason: "not_held" };
+      }
+      throw answerError(broken, `break the lease on ${blob}`, true);
+    }
+    // Azure lets a broken lease be released (and re-acquired) by its old id,
+    // so the broken holder's release would still succeed. A throwaway lease,
+    // taken and released at once, retires that id. If a contender is faster,
+    // the id is retired as well.
+    const throwaway = crypto.randomUUID();
+    const taken = await this.#blobs.takeLease(blob, throwaway, MIN_LEASE_SECONDS, undefined, signal);
+    if (isSuccess(taken)) {
+      const released = await this.#blobs.releaseLease(blob, throwaway, signal);
+      if (!isSuccess(released)) throw answerError(released, `release the lease on ${blob}`, true);
+    } else if (!(taken.status === 409 && isLeasedByOther(taken.code))) {
+      throw answerError(taken, `retire the broken lease on ${blob}`, true);
+    }
+    return { ok: true };
   }
 
   async inspect(key: string, signal?: AbortSignal): Promise<LockState> {

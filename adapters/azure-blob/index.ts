@@ -98,6 +98,8 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     // record write (the holder's name cleared) + lease. Each +1 read when
     // another instance wrote the key's record last (see docs).
     requestsPerOperation: { acquire: 2, extend: 2, release: 2, inspect: 1 },
+    // Read + break, then a throwaway lease taken and released (see blob-locks.ts).
+    forceRelease: { requests: 4 },
   };
 
   return {
@@ -105,6 +107,7 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     acquire: (request) => locks.acquire(request),
     extend: (request) => locks.extend(request),
     release: (request) => locks.release(request),
+    forceRelease: (request) => locks.forceRelease(request),
     inspect: (key, callOptions) => locks.inspect(key, callOptions?.signal),
   };
 }

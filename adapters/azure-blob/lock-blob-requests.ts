@@ -96,6 +96,18 @@ export class LockBlobRequests {
     });
   }
 
+  /** Break the lease at once (break period 0), only if the blob still has ETag `ifMatch`. */
+  breakLease(blob: string, ifMatch: string, signal: AbortSignal | undefined): Promise<BlobAnswer> {
+    return this.#rest.send({
+      method: "PUT",
+      path: this.#path(blob),
+      query: { comp: "lease" },
+      headers: { "x-ms-lease-action": "break", "x-ms-lease-break-period": "0", "if-match": ifMatch },
+      signal,
+      what: `break the lease on ${blob}`,
+    });
+  }
+
   /** Get Blob Properties: metadata, ETag and lease state; `undefined` if there is no blob. */
   async readProperties(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
     const answer = await this.#rest.send({

@@ -5,6 +5,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -45,6 +47,7 @@ const capabilities: AdapterCapabilities = {
   fencing: { native: true },
   pushWakeups: true,
   requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+  forceRelease: { requests: 1 },
 };
 
 /**
@@ -115,6 +118,13 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
       if (answer.ok) return { ok: true };
       if (answer.reason === "not_held") return { ok: false, reason: "not_held" };
       throw unexpected("release", answer);
+    },
+
+    async forceRelease({ key, fence }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const answer = await rpc("forceRelease", () => stub(key).forceRelease({ fence }));
+      if (answer.ok) return { ok: true };
+      if (answer.reason === "not_held") return { ok: false, reason: "not_held" };
+      throw unexpected("forceRelease", answer);
     },
 
     async inspect(key: string): Promise<LockState> {

@@ -6,6 +6,7 @@ import type {
   CancelAnswer,
   ExtendAnswer,
   ExtendCall,
+  ForceReleaseCall,
   GrantAnswer,
   InspectAnswer,
   InvalidAnswer,
@@ -142,6 +143,22 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
     const holder = this.#settle(now);
     let answer: ReleaseAnswer = { ok: false, reason: "not_held" };
     if (holder?.token === call.token) {
+      this.ctx.storage.kv.delete(HOLDER_KEY);
+      this.#settle(now);
+      answer = { ok: true };
+    }
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  /** Free the holder with `fence`, whatever its token (the fence counter stays); the next waiter is granted. */
+  async forceRelease(call: ForceReleaseCall): Promise<ReleaseAnswer> {
+    const fence = (call as { fence?: unknown } | null)?.fence;
+    if (!Number.isSafeInteger(fence)) return invalidAnswer("fence must be a safe integer");
+    const now = Date.now();
+    const holder = this.#settle(now);
+    let answer: ReleaseAnswer = { ok: false, reason: "not_held" };
+    if (holder?.fence === fence) {
       this.ctx.storage.kv.delete(HOLDER_KEY);
       this.#settle(now);
       answer = { ok: true };

@@ -27,6 +27,11 @@ export interface TokenCall {
   readonly token: string;
 }
 
+/** A force release (an operator's break) as the object receives it: the fence of the holder to free. */
+export interface ForceReleaseCall {
+  readonly fence: number;
+}
+
 /** A grant, with `waitedMs` when the request was queued. */
 export interface GrantAnswer {
   readonly ok: true;
@@ -78,6 +83,7 @@ export interface LockObjectRpc {
   extend(call: ExtendCall): Promise<ExtendAnswer>;
   release(call: TokenCall): Promise<ReleaseAnswer>;
   inspect(): Promise<InspectAnswer>;
+  forceRelease(call: ForceReleaseCall): Promise<ReleaseAnswer>;
   cancel(call: TokenCall): Promise<CancelAnswer>;
 }
 

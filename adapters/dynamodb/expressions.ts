@@ -146,6 +146,30 @@ export function releaseInput(
   };
 }
 
+/**
+ * Force release: free the key held under `fence`, whoever holds it, while
+ * contenders still see it held (until expiry plus margin). The fence stays.
+ */
+export function forceReleaseInput(
+  table: string,
+  request: { key: string; fence: number },
+  staleBefore: number,
+  now: number,
+): UpdateItemCommandInput {
+  return {
+    ...key(table, request.key),
+    ConditionExpression: "attribute_exists(#token) AND #fence = :fence AND #expiresAt >= :staleBefore",
+    UpdateExpression: "SET #cleanupAt = :cleanupAt REMOVE #token, #expiresAt, #owner",
+    ExpressionAttributeNames: names("#token", "#expiresAt", "#fence", "#owner", "#cleanupAt"),
+    ExpressionAttributeValues: {
+      ":fence": N(request.fence),
+      ":staleBefore": N(staleBefore),
+      ":cleanupAt": cleanupAt(now),
+    },
+    ReturnValues: "NONE",
+  };
+}
+
 /** Inspect: a strongly consistent read, so a write that succeeded is always seen. */
 export function inspectInput(table: string, lockKey: string): GetItemCommandInput {
   return {

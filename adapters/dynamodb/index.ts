@@ -11,6 +11,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -18,7 +20,7 @@ import type {
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
-import { acquireInput, extendInput, inspectInput, releaseInput } from "./expressions.js";
+import { acquireInput, extendInput, forceReleaseInput, inspectInput, releaseInput } from "./expressions.js";
 import { translateError } from "./sdk-errors.js";
 import { DYNAMODB_DEFAULT_TABLE } from "./table.js";
 
@@ -116,6 +118,7 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+    forceRelease: { requests: 1 },
   };
 
   return {
@@ -175,6 +178,19 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
       } catch (error) {
         if (conditionFailed(error)) return { ok: false, reason: "not_held" };
         throw translateError(error, "UpdateItem (release)");
+      }
+    },
+
+    async forceRelease(request: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const start = now();
+      try {
+        await client.send(new UpdateItemCommand(forceReleaseInput(table, request, start - marginMs, start)), {
+          abortSignal: request.signal,
+        });
+        return { ok: true };
+      } catch (error) {
+        if (conditionFailed(error)) return { ok: false, reason: "not_held" };
+        throw translateError(error, "UpdateItem (forceRelease)");
       }
     },
 

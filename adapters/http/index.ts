@@ -11,6 +11,8 @@ import type {
   AdapterCallOptions,
   AdapterCapabilities,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterGrant,
   AdapterReleaseResult,
   LockAdapter,
@@ -25,6 +27,12 @@ export interface HttpAdapterOptions {
   readonly url: string;
   /** Bearer token configured in the service's `EDGELOCK_API_TOKENS`. */
   readonly token: string;
+  /**
+   * A token from the service's `EDGELOCK_ADMIN_TOKENS`: with it the adapter
+   * has `forceRelease` (`POST /v1/locks/{key}/break`), sent with this token
+   * only. Without it, breaking locks is not offered.
+   */
+  readonly adminToken?: string;
   /** Injectable `fetch`. Default `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
   /**
@@ -71,6 +79,10 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
   const maxWaitMs = validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS);
   const margin = validateDuration("clockSkewMarginMs", options.clockSkewMarginMs ?? 0, 0, MAX_DURATION_MS);
   const authorization = `Bearer ${options.token}`;
+  const adminToken = options.adminToken;
+  if (adminToken !== undefined && (typeof adminToken !== "string" || adminToken === "" || /[\s,]/.test(adminToken))) {
+    throw new InvalidArgumentError("adminToken must be a token from the service's EDGELOCK_ADMIN_TOKENS");
+  }
 
   const capabilities: AdapterCapabilities = {
     name: "http",
@@ -83,6 +95,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: true,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+    ...(adminToken === undefined ? {} : { forceRelease: { requests: 1 } }),
   };
 
   async function call(
@@ -92,6 +105,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     action: string,
     body: unknown,
     signal: AdapterCallOptions["signal"],
+    bearer = authorization,
   ): Promise<{ status: number; json: Record<string, unknown>; response: Response }> {
     if (key === "." || key === "..") {
       throw new InvalidArgumentError(`key ${JSON.stringify(key)} cannot travel as a URL path segment`);
@@ -103,7 +117,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       response = await send(url, {
         method,
         headers: {
-          authorization,
+          authorization: bearer,
           accept: "application/json",
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
@@ -157,6 +171,18 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       if (status === 200 && json.released === true) return { ok: true };
       throw unreadable("release", status, json);
     },
+
+    ...(adminToken === undefined
+      ? {}
+      : {
+          async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+            const admin = `Bearer ${adminToken}`;
+            const { status, json } = await call("break", "POST", key, "/break", { fence }, signal, admin);
+            if (status === 409 && json.error === "not_held") return { ok: false, reason: "not_held" };
+            if (status === 200 && json.released === true) return { ok: true };
+            throw unreadable("break", status, json);
+          },
+        }),
 
     async inspect(key, options = {}): Promise<LockState> {
       const { status, json } = await call("inspect", "GET", key, "", undefined, options.signal);

@@ -4,6 +4,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -69,6 +71,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 0, extend: 0, release: 0, inspect: 0 },
+    forceRelease: { requests: 0 },
   };
 
   return {
@@ -99,6 +102,13 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     async release({ key, token }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const holder = current(key);
       if (holder?.token !== token) return { ok: false, reason: "not_held" };
+      holders.delete(key);
+      return { ok: true };
+    },
+
+    async forceRelease({ key, fence }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const holder = current(key);
+      if (holder?.fence !== fence) return { ok: false, reason: "not_held" };
       holders.delete(key);
       return { ok: true };
     },

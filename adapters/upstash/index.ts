@@ -12,6 +12,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -23,7 +25,7 @@ import { DEFAULT_PREFIX, lockKeys, validatePrefix } from "./keys.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
 import { acquireReply, extendReply, inspectReply, releaseReply } from "./replies.js";
 import { restRequester } from "./rest-requester.js";
-import { ACQUIRE, EXTEND, INSPECT, RELEASE } from "./scripts.js";
+import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, RELEASE } from "./scripts.js";
 
 export type { UpstashScriptClient } from "./lua-script.js";
 
@@ -67,6 +69,7 @@ const scripts = {
   acquire: new LuaScript("acquire", ACQUIRE),
   extend: new LuaScript("extend", EXTEND),
   release: new LuaScript("release", RELEASE),
+  forceRelease: new LuaScript("forceRelease", FORCE_RELEASE),
   inspect: new LuaScript("inspect", INSPECT),
 };
 
@@ -110,6 +113,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+    forceRelease: { requests: 1 },
   };
 
   return {
@@ -128,6 +132,11 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const reply = await scripts.release.run(client(signal), [lockKeys(prefix, key).lock], [token]);
+      return releaseReply(reply);
+    },
+
+    async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const reply = await scripts.forceRelease.run(client(signal), [lockKeys(prefix, key).lock], [fence]);
       return releaseReply(reply);
     },
 

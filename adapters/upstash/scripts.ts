@@ -63,6 +63,16 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
+/**
+ * KEYS: lock. ARGV: fence. Reply: 1 freed, 0 free or held under another
+ * fence. No token needed (an operator's break); the fence counter stays.
+ */
+export const FORCE_RELEASE = `
+if redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
 /** KEYS: lock. Reply: `{0}` free, or `{1, fence, expiresAt}` plus `'o:' .. owner` when there is one. */
 export const INSPECT = `${NOW}
 local state = redis.call('HMGET', KEYS[1], 'fence', 'owner')

@@ -11,45 +11,15 @@ import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
-import { memoryAdapter } from "../../adapters/memory/index.js";
 import { InvalidArgumentError } from "../../src/errors.js";
-import type { LockAdapter } from "../../src/types.js";
 import { createLockService } from "../app.js";
-import { EDGELOCK_BACKEND, EDGELOCK_HOST, PORT, UPSTASH_REDIS_REST_TOKEN, UPSTASH_REDIS_REST_URL } from "../env.js";
+import { EDGELOCK_HOST, PORT } from "../env.js";
 import { serviceOptionsFromEnv } from "../options-from-env.js";
-import { required } from "./backend-env.js";
+import { adapterFromEnv } from "./adapter-from-env.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The backends the Node entry can serve. */
-export const NODE_BACKENDS = ["memory", "upstash", "dynamodb", "azure-blob"] as const;
-
-/**
- * The adapter `EDGELOCK_BACKEND` names, configured from the environment.
- * Backend modules are loaded only when chosen, so their SDKs are optional.
- */
-export async function adapterFromEnv(env: Env): Promise<LockAdapter> {
-  const backend = env[EDGELOCK_BACKEND] ?? "memory";
-  switch (backend) {
-    case "memory":
-      return memoryAdapter();
-    case "upstash": {
-      const { upstashAdapter } = await import("../../adapters/upstash/index.js");
-      return upstashAdapter({
-        url: required(env, UPSTASH_REDIS_REST_URL, "for the upstash backend"),
-        token: required(env, UPSTASH_REDIS_REST_TOKEN, "for the upstash backend"),
-      });
-    }
-    case "dynamodb":
-      return (await import("./dynamodb-env.js")).dynamodbFromEnv(env);
-    case "azure-blob":
-      return (await import("./azure-blob-env.js")).azureBlobFromEnv(env);
-    default:
-      throw new InvalidArgumentError(
-        `${EDGELOCK_BACKEND} must be one of ${NODE_BACKENDS.join(", ")}, got "${backend}"`,
-      );
-  }
-}
+export { adapterFromEnv, NODE_BACKENDS } from "./adapter-from-env.js";
 
 /** A running Node server. */
 export interface NodeService {

@@ -23,6 +23,7 @@ function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjec
         release: (call) => wire.request(() => stub.release(call)),
         inspect: () => wire.request(() => stub.inspect()),
         cancel: (call) => wire.request(() => stub.cancel(call)),
+        forceRelease: (call) => wire.request(() => stub.forceRelease(call)),
         fetch: (url, init) => wire.request(() => stub.fetch(url, init), init.signal ?? undefined),
       };
     },

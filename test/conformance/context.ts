@@ -189,6 +189,9 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
     extend: (request) => count(adapter.extend(request)),
     release: (request) => count(adapter.release(request)),
     inspect: (key, options) => count(adapter.inspect(key, options)),
+    ...(adapter.forceRelease
+      ? { forceRelease: (request) => count(adapter.forceRelease?.(request) ?? Promise.reject()) }
+      : {}),
     ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
   };
   return {

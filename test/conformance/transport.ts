@@ -80,6 +80,12 @@ export class Transport implements Wire {
       extend: (request) => through(() => adapter.extend(request), request.signal),
       release: (request) => through(() => adapter.release(request), request.signal),
       inspect: (key, options) => through(() => adapter.inspect(key, options), options?.signal),
+      ...(adapter.forceRelease
+        ? {
+            forceRelease: (request) =>
+              through(() => adapter.forceRelease?.(request) ?? Promise.reject(), request.signal),
+          }
+        : {}),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }

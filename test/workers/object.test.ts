@@ -168,6 +168,7 @@ describe("LockDurableObject in workerd", () => {
               release: (call) => count(() => stub.release(call)),
               inspect: () => count(() => stub.inspect()),
               cancel: (call) => count(() => stub.cancel(call)),
+              forceRelease: (call) => count(() => stub.forceRelease(call)),
               fetch: (url, init) => count(() => stub.fetch(url, init)),
             } satisfies LockObjectStub;
           },

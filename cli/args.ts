@@ -1,0 +1,129 @@
+/**
+ * The command line, parsed per command with `node:util`'s `parseArgs`.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../src/errors.js";
+import { parseDuration } from "./durations.js";
+
+export const COMMANDS = ["run", "inspect", "acquire", "extend", "release", "break"] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** Everything a command may read; absent flags are undefined. */
+export interface Parsed {
+  readonly command: CommandName;
+  readonly key: string;
+  /** `run`: the command and its arguments, after `--`. */
+  readonly argv: readonly string[];
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly namespace: string | undefined;
+  readonly url: string | undefined;
+  /** Bearer token of the lock service. */
+  readonly serviceToken: string | undefined;
+  /** `release`/`extend`: the lease's owner token. */
+  readonly leaseToken: string | undefined;
+  readonly ttlMs: number | undefined;
+  readonly waitMs: number | undefined;
+  readonly killAfterMs: number | undefined;
+  readonly owner: string | undefined;
+  readonly fence: number | undefined;
+}
+
+const COMMON = {
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  namespace: { type: "string" },
+  url: { type: "string" },
+  "service-token": { type: "string" },
+  token: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const PER_COMMAND: Record<CommandName, readonly string[]> = {
+  run: ["ttl", "wait", "owner", "kill-after"],
+  acquire: ["ttl", "wait", "owner"],
+  extend: ["ttl"],
+  inspect: [],
+  release: [],
+  break: ["fence"],
+};
+
+const EXTRA = {
+  ttl: { type: "string" },
+  wait: { type: "string" },
+  owner: { type: "string" },
+  "kill-after": { type: "string" },
+  fence: { type: "string" },
+} as const;
+
+/** `--help` anywhere (or no command): show the help instead. */
+export function wantsHelp(args: readonly string[]): boolean {
+  const mine = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  return mine.length === 0 || mine.includes("--help") || mine.includes("-h") || mine[0] === "help";
+}
+
+export function parseCommandLine(args: readonly string[]): Parsed {
+  const [name, ...rest] = args;
+  if (!COMMANDS.includes(name as CommandName)) {
+    throw new InvalidArgumentError(`unknown command ${JSON.stringify(name)}: use one of ${COMMANDS.join(", ")}`);
+  }
+  const command = name as CommandName;
+  const split = rest.indexOf("--");
+  const own = split === -1 ? rest : rest.slice(0, split);
+  const argv = split === -1 ? [] : rest.slice(split + 1);
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { ...COMMON };
+  for (const extra of PER_COMMAND[command]) options[extra] = EXTRA[extra as keyof typeof EXTRA];
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...own], options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new InvalidArgumentError(`${command}: ${(cause as Error).message}`, { cause });
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const text = (flag: string) => values[flag] as string | undefined;
+  const [key, ...unexpected] = parsed.positionals;
+  if (key === undefined) throw new InvalidArgumentError(`${command} needs a key: edgelock ${command} <key>`);
+  if (unexpected.length > 0) {
+    const hint = command === "run" ? " (put the command after --)" : "";
+    throw new InvalidArgumentError(`${command}: unexpected ${JSON.stringify(unexpected.join(" "))}${hint}`);
+  }
+  if (command === "run" && argv.length === 0) {
+    throw new InvalidArgumentError("run needs a command after --: edgelock run <key> -- <command> [args…]");
+  }
+  if (command !== "run" && split !== -1) throw new InvalidArgumentError(`${command} takes no command after --`);
+  // release and extend need the lease's token; the service's comes from --service-token there.
+  const leaseTokenCommand = command === "release" || command === "extend";
+  const leaseToken = leaseTokenCommand ? text("token") : undefined;
+  if (leaseTokenCommand && leaseToken === undefined) {
+    throw new InvalidArgumentError(`${command} needs the lease's --token (acquire prints it)`);
+  }
+  const duration = (flag: string) => {
+    const value = text(flag);
+    return value === undefined ? undefined : parseDuration(`--${flag}`, value);
+  };
+  const fenceText = text("fence");
+  const fence = fenceText === undefined ? undefined : Number(fenceText);
+  if (fenceText !== undefined && (!/^\d+$/.test(fenceText) || !Number.isSafeInteger(fence) || fence === 0)) {
+    throw new InvalidArgumentError(`--fence must be a positive whole number, got ${JSON.stringify(fenceText)}`);
+  }
+  return {
+    command,
+    key,
+    argv,
+    json: values.json === true,
+    verbose: values.verbose === true,
+    namespace: text("namespace"),
+    url: text("url"),
+    serviceToken: text("service-token") ?? (leaseTokenCommand ? undefined : text("token")),
+    leaseToken,
+    ttlMs: duration("ttl"),
+    waitMs: duration("wait"),
+    killAfterMs: duration("kill-after"),
+    // Who holds it, for inspect: this host and process unless --owner says otherwise.
+    owner: text("owner") ?? `edgelock ${command} on ${hostname()}, pid ${process.pid}`,
+    fence,
+  };
+}

@@ -1,0 +1,120 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { upstashAdapter } from "../../adapters/upstash/index.js";
+import { createLocker, type Locker } from "../../src/index.js";
+import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
+import { cliBundle, runCli, startCli } from "./spawn-cli.js";
+
+let upstash: UpstashFixture;
+let env: Record<string, string>;
+let bundle: string;
+let locker: Locker;
+let dir: string;
+beforeAll(async () => {
+  [upstash, bundle] = await Promise.all([startUpstash(), cliBundle()]);
+  env = { EDGELOCK_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
+  // The test's own client: another process's view of the same Redis.
+  locker = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
+  dir = mkdtempSync(join(tmpdir(), "edgelock-cli-"));
+}, 60_000);
+afterAll(async () => {
+  await upstash?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+let counter = 0;
+const key = (label: string) => `run-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe("edgelock run, as processes against Upstash REST over redis-server", () => {
+  test("concurrent runs on one key never overlap, each sees its own rising EDGELOCK_FENCE", async () => {
+    const k = key("mutex");
+    const inside = join(dir, `${k}.inside`);
+    const log = join(dir, `${k}.fences`);
+    // mkdir is an atomic test-and-set: it fails if another command is inside.
+    const script = `mkdir "${inside}" || exit 99; echo "$EDGELOCK_FENCE" >> "${log}"; sleep 0.3; rmdir "${inside}"`;
+    const runs = Array.from({ length: 5 }, () =>
+      runCli(["run", k, "--ttl", "10s", "--wait", "2m", "--", "sh", "-c", script], env),
+    );
+    const finished = await Promise.all(runs);
+    for (const run of finished) expect(run, run.stderr).toMatchObject({ code: 0 });
+    const fences = readFileSync(log, "utf8").trim().split("\n").map(Number);
+    expect(fences).toHaveLength(5);
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] ?? 0);
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  }, 120_000);
+
+  test("exits with the command's code; 128+N for a signal; 127 for a missing command; EDGELOCK_FENCE and EDGELOCK_KEY are set", async () => {
+    const k = key("codes");
+    expect((await runCli(["run", k, "--", "sh", "-c", "exit 7"], env)).code).toBe(7);
+    expect((await runCli(["run", k, "--", "sh", "-c", "kill -KILL $$"], env)).code).toBe(137);
+    const missing = await runCli(["run", k, "--", "/nonexistent/edgelock-test-command"], env);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain("could not run");
+    const printed = await runCli(["run", k, "--", "sh", "-c", 'echo "$EDGELOCK_KEY $EDGELOCK_FENCE"'], env);
+    expect(printed.code).toBe(0);
+    const [printedKey, fence] = printed.stdout.trim().split(" ");
+    expect(printedKey).toBe(k);
+    // Four grants so far on this key: the fence is the fourth.
+    expect(Number(fence)).toBe(4);
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  }, 60_000);
+
+  test("a held lock with --wait 0 exits 75 without running the command; the lease is extended past its TTL while the command runs", async () => {
+    const k = key("held");
+    const marker = join(dir, `${k}.ran`);
+    // The holder runs for several TTLs: only extensions keep it held.
+    const holder = startCli(bundle, ["run", k, "--ttl", "1500ms", "--", "sh", "-c", "echo ready; sleep 5"], env);
+    await holder.stdoutIncludes("ready");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const refused = await runCli(["run", k, "--wait", "0", "--json", "--", "touch", marker], env);
+    expect(refused.code).toBe(75);
+    expect(JSON.parse(refused.stderr.trim())).toMatchObject({ error: { code: "held", key: k } });
+    expect(existsSync(marker)).toBe(false);
+    expect(await locker.inspect(k)).toMatchObject({ held: true });
+    expect((await holder.done).code).toBe(0);
+    expect(await locker.inspect(k)).toEqual({ held: false });
+  }, 60_000);
+
+  test("SIGTERM and SIGINT are forwarded to the command; edgelock exits with its code and releases", async () => {
+    for (const [signal, code] of [
+      ["SIGTERM", 42],
+      ["SIGINT", 43],
+    ] as const) {
+      const k = key(signal);
+      const name = signal.slice(3);
+      const script = `trap 'echo got-${name}; exit ${code}' ${name}; echo ready; while true; do sleep 0.1; done`;
+      const running = startCli(bundle, ["run", k, "--", "sh", "-c", script], env);
+      await running.stdoutIncludes("ready");
+      expect(await locker.inspect(k)).toMatchObject({ held: true });
+      running.child.kill(signal);
+      const finished = await running.done;
+      expect(finished.code, finished.stderr).toBe(code);
+      expect(finished.stdout).toContain(`got-${name}`);
+      expect(await locker.inspect(k)).toEqual({ held: false });
+    }
+  }, 60_000);
+
+  test("a lease lost while the command runs (an operator's break) signals the command and exits 76 with a clear message", async () => {
+    const k = key("lost");
+    const script = `trap 'echo got-TERM; exit 0' TERM; echo ready; while true; do sleep 0.1; done`;
+    const running = startCli(bundle, ["run", k, "--ttl", "1500ms", "--", "sh", "-c", script], env);
+    await running.stdoutIncludes("ready");
+    const broken = await runCli(["break", k], env);
+    expect(broken.code).toBe(0);
+    const finished = await running.done;
+    expect(finished.code).toBe(76);
+    expect(finished.stdout).toContain("got-TERM");
+    expect(finished.stderr).toMatch(/lost the lock on ".*" while the command ran .*not protected/);
+  }, 60_000);
+
+  test("--verbose reports the acquire and the release on stderr, leaving stdout to the command", async () => {
+    const k = key("verbose");
+    const finished = await runCli(["run", k, "-v", "--owner", "ci", "--", "echo", "hello"], env);
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toBe("hello\n");
+    expect(finished.stderr).toMatch(new RegExp(`edgelock: acquired "${k}" \\(fence 1, ttl 1m, waited \\d+`));
+    expect(finished.stderr).toContain(`released "${k}" (fence 1); the command exited 0`);
+  }, 30_000);
+});
