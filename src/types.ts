@@ -81,6 +81,14 @@ export interface AdapterCapabilities {
    */
   readonly pushWakeups: boolean;
   /**
+   * Only for adapters with `pushWakeups`: backend requests one waiting
+   * acquire makes while the holder keeps the lock (short of its expiry).
+   * `1` where the backend queues the request itself (Durable Object); `2`
+   * where the adapter waits with a refused attempt followed by a blocking
+   * call (Upstash's `BLPOP`). Default: `requestsPerOperation.acquire`.
+   */
+  readonly requestsPerPushWait?: number | undefined;
+  /**
    * Backend requests per uncontended operation (after any one-time warm-up
    * such as script loading or container creation). The conformance suite
    * counts `fetch` calls and holds the adapter to these numbers.

@@ -23,8 +23,9 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 import { CommandBatcher } from "./command-batcher.js";
 import { DEFAULT_PREFIX, lockKeys, validatePrefix } from "./keys.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
+import { acquireWaiting, WAKE_TTL_MS } from "./push-wait.js";
 import { acquireReply, extendReply, inspectReply, releaseReply } from "./replies.js";
-import { restRequester } from "./rest-requester.js";
+import { type RestEndpoint, restRequester } from "./rest-requester.js";
 import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, RELEASE } from "./scripts.js";
 
 export type { UpstashScriptClient } from "./lua-script.js";
@@ -101,7 +102,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     throw new InvalidArgumentError("upstashAdapter needs options: { url, token } or { redis }");
   }
   const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
-  const client = clientFor(options);
+  const { client, endpoint } = clientFor(options);
 
   const capabilities: AdapterCapabilities = {
     name: "upstash",
@@ -111,7 +112,9 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     // local deadline timers exact everywhere.
     ttl: { minMs: 1, maxMs: MAX_DURATION_MS, granularityMs: 1 },
     fencing: { native: true },
-    pushWakeups: false,
+    // Only over our own requester: a user's client would pipeline a BLPOP with other commands.
+    pushWakeups: endpoint !== undefined,
+    requestsPerPushWait: 2,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     forceRelease: { requests: 1 },
   };
@@ -119,10 +122,16 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
   return {
     capabilities,
 
-    async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+    async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+      const { key, token, ttlMs, owner, waitMs } = request;
       const keys = lockKeys(prefix, key);
-      const reply = await scripts.acquire.run(client(signal), [keys.lock, keys.fence], [token, ttlMs, owner ?? ""]);
-      return acquireReply(reply, ttlMs);
+      const attempt = async () =>
+        acquireReply(
+          await scripts.acquire.run(client(request.signal), [keys.lock, keys.fence], [token, ttlMs, owner ?? ""]),
+          ttlMs,
+        );
+      if (endpoint === undefined || !waitMs) return attempt();
+      return acquireWaiting(attempt, endpoint, keys.wake, waitMs, request.signal);
     },
 
     async extend({ key, token, ttlMs, signal }: AdapterExtendRequest): Promise<AdapterExtendResult> {
@@ -131,12 +140,14 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     },
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
-      const reply = await scripts.release.run(client(signal), [lockKeys(prefix, key).lock], [token]);
+      const keys = lockKeys(prefix, key);
+      const reply = await scripts.release.run(client(signal), [keys.lock, keys.wake], [token, WAKE_TTL_MS]);
       return releaseReply(reply);
     },
 
     async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
-      const reply = await scripts.forceRelease.run(client(signal), [lockKeys(prefix, key).lock], [fence]);
+      const keys = lockKeys(prefix, key);
+      const reply = await scripts.forceRelease.run(client(signal), [keys.lock, keys.wake], [fence, WAKE_TTL_MS]);
       return releaseReply(reply);
     },
 
@@ -153,7 +164,10 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
  * made per call (it is only a wrapper) so the call's signal reaches `fetch`,
  * and all calls share one batcher, so concurrent operations share requests.
  */
-function clientFor(options: UpstashAdapterOptions): (signal?: AbortSignal) => UpstashScriptClient {
+function clientFor(options: UpstashAdapterOptions): {
+  client: (signal?: AbortSignal) => UpstashScriptClient;
+  endpoint?: RestEndpoint;
+} {
   if (options.redis !== undefined) {
     const { redis } = options;
     if (typeof redis?.evalsha !== "function" || typeof redis.eval !== "function") {
@@ -163,7 +177,7 @@ function clientFor(options: UpstashAdapterOptions): (signal?: AbortSignal) => Up
     if (extra.length > 0) {
       throw new InvalidArgumentError(`give either redis or url and token, not both (also got ${extra.join(", ")})`);
     }
-    return () => redis;
+    return { client: () => redis };
   }
   const { url, token } = options;
   if (typeof url !== "string" || !/^https?:\/\/[^\s/?#]+\S*$/.test(url)) {
@@ -181,5 +195,5 @@ function clientFor(options: UpstashAdapterOptions): (signal?: AbortSignal) => Up
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   } satisfies Parameters<typeof restRequester>[0];
   const batcher = new CommandBatcher(endpoint);
-  return (signal) => new Redis(restRequester(endpoint, batcher, signal));
+  return { client: (signal) => new Redis(restRequester(endpoint, batcher, signal)), endpoint };
 }

@@ -10,6 +10,8 @@ export interface LockKeys {
   readonly lock: string;
   /** Fence counter; never expires. */
   readonly fence: string;
+  /** Wake-up list: a release pushes onto it, a waiter's `BLPOP` pops; expires within a second. */
+  readonly wake: string;
 }
 
 /** Check a user's `prefix` option. */
@@ -38,5 +40,5 @@ export function validatePrefix(prefix: unknown): string {
  */
 export function lockKeys(prefix: string, key: string): LockKeys {
   const tag = key.replaceAll("%", "%25").replaceAll("}", "%7D");
-  return { lock: `${prefix}{${tag}}:lock`, fence: `${prefix}{${tag}}:fence` };
+  return { lock: `${prefix}{${tag}}:lock`, fence: `${prefix}{${tag}}:fence`, wake: `${prefix}{${tag}}:wake` };
 }

@@ -56,20 +56,34 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, tonumber(redis.call('HGET', KEYS[1], 'fence')), now_ms() + tonumber(ARGV[2])}
 `;
 
-/** KEYS: lock. ARGV: token. Reply: 1 released, 0 not held. The fence counter stays. */
+/**
+ * KEYS: lock, wake-up list. ARGV: token, wake-up lifetime ms. Reply: 1
+ * released, 0 not held. The fence counter stays. A release leaves one
+ * wake-up token (never more: one freed lock wakes one waiter) for a waiter
+ * blocked in `BLPOP`, or about to be; it expires soon, so one nobody took
+ * costs a later waiter a single extra attempt at most.
+ */
 export const RELEASE = `
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('RPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], 0, 0)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `;
 
 /**
- * KEYS: lock. ARGV: fence. Reply: 1 freed, 0 free or held under another
- * fence. No token needed (an operator's break); the fence counter stays.
+ * KEYS: lock, wake-up list. ARGV: fence, wake-up lifetime ms. Reply: 1
+ * freed, 0 free or held under another fence. No token needed (an
+ * operator's break); the fence counter stays, and a waiter is woken as on
+ * release.
  */
 export const FORCE_RELEASE = `
 if redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('RPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], 0, 0)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `;
 

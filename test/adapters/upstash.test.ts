@@ -154,6 +154,90 @@ describe("upstash specifics", () => {
     expect(released.filter((answer) => answer.ok)).toHaveLength(16);
   });
 
+  test("a release leaves one short-lived wake-up token; only the holder's release pushes it", async () => {
+    const a = adapter();
+    const token = newToken();
+    await a.acquire({ key: "wake", token, ttlMs: 60_000 });
+    expect(await a.release({ key: "wake", token: newToken() })).toEqual({ ok: false, reason: "not_held" });
+    expect(await upstash.redis.exists("edgelock:{wake}:wake")).toBe(0);
+    expect(await a.release({ key: "wake", token })).toEqual({ ok: true });
+    await a.acquire({ key: "wake", token, ttlMs: 60_000 });
+    expect(await a.release({ key: "wake", token })).toEqual({ ok: true });
+    // Two releases, still one token (one freed lock wakes one waiter), and it expires by itself.
+    expect(await upstash.redis.lrange("edgelock:{wake}:wake", 0, -1)).toEqual(["1"]);
+    const pttl = await upstash.redis.pttl("edgelock:{wake}:wake");
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(1_000);
+  });
+
+  test("a waiting acquire blocks in BLPOP as its own request and is woken by the release", async () => {
+    const sent: string[] = [];
+    const waiter = adapter({
+      fetch: (input, init) => {
+        const body = JSON.parse(String(init?.body)) as unknown[];
+        sent.push(`${new URL(String(input)).pathname} ${String(body[0])}`);
+        return fetch(input, init);
+      },
+    });
+    expect(waiter.capabilities).toMatchObject({ pushWakeups: true, requestsPerPushWait: 2 });
+    const holder = adapter();
+    const token = newToken();
+    await holder.acquire({ key: "push", token, ttlMs: 60_000 });
+    const started = Date.now();
+    const pending = waiter.acquire({ key: "push", token: newToken(), ttlMs: 60_000, waitMs: 30_000 });
+    while (!sent.includes("/ blpop")) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Blocking does not hold back other commands, through the same endpoint.
+    expect(await holder.inspect("push")).toMatchObject({ held: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await holder.release({ key: "push", token })).toEqual({ ok: true });
+    const grant = await pending;
+    expect(grant).toMatchObject({ ok: true });
+    if (grant.ok) {
+      expect(grant.waitedMs).toBeGreaterThanOrEqual(200);
+      expect(grant.waitedMs).toBeLessThanOrEqual(Date.now() - started);
+    }
+    expect(sent.filter((line) => line !== "/ eval")).toEqual(["/ evalsha", "/ blpop", "/ evalsha"]);
+  });
+
+  test("a holder that dies without releasing is noticed at its expiry: the block is capped by its PTTL", async () => {
+    const a = adapter();
+    await a.acquire({ key: "dead", token: newToken(), ttlMs: 600 });
+    const started = Date.now();
+    const grant = await a.acquire({ key: "dead", token: newToken(), ttlMs: 60_000, waitMs: 30_000 });
+    expect(grant).toMatchObject({ ok: true });
+    // Well before the 30 s wait would have ended.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test("a lost or stolen wake-up costs latency, never safety", async () => {
+    const a = adapter();
+    const holderToken = newToken();
+    await a.acquire({ key: "stolen", token: holderToken, ttlMs: 60_000 });
+    const rival = newToken();
+    const pending = a.acquire({ key: "stolen", token: newToken(), ttlMs: 60_000, waitMs: 1_500 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Someone takes the lock between the release and the woken waiter's attempt: the waiter blocks again.
+    // Issued together, the release and the rival's acquire share one /pipeline: the rival is in before the woken waiter.
+    await Promise.all([
+      a.release({ key: "stolen", token: holderToken }),
+      a.acquire({ key: "stolen", token: rival, ttlMs: 60_000 }),
+    ]);
+    const answer = await pending;
+    expect(answer).toMatchObject({ ok: false, reason: "held" });
+    const rivalGrant = await a.acquire({ key: "stolen", token: rival, ttlMs: 60_000 });
+    expect(rivalGrant).toMatchObject({ ok: true });
+    // A wake-up token nobody blocks on only costs the next waiter one more attempt.
+    await upstash.redis.rpush("edgelock:{stolen}:wake", "1");
+    const late = await a.acquire({ key: "stolen", token: newToken(), ttlMs: 60_000, waitMs: 300 });
+    expect(late).toMatchObject({ ok: false, reason: "held" });
+    await a.release({ key: "stolen", token: rival });
+  });
+
+  test("a user's own Redis client waits by polling: no BLPOP through a client that pipelines", () => {
+    const viaClient = upstashAdapter({ redis: new Redis({ url: upstash.url, token: upstash.token, retry: false }) });
+    expect(viaClient.capabilities.pushWakeups).toBe(false);
+  });
+
   test("fences keep rising after the lock key is removed behind edgelock's back", async () => {
     const a = adapter();
     const first = await a.acquire({ key: "cleanup", token: newToken(), ttlMs: 60_000 });

@@ -117,6 +117,29 @@ describe("Upstash REST fixture, through @upstash/redis", () => {
     expect(upstash.requests() - before).toBe(3);
   });
 
+  test("a blocking BLPOP runs on its own connection: other commands go on meanwhile; a push ends it", async () => {
+    const post = (body: unknown, path = "") =>
+      fetch(`${upstash.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${upstash.token}` },
+        body: JSON.stringify(body),
+      });
+    const started = Date.now();
+    const blocked = post(["blpop", "fx:wake", "10"]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Served while the BLPOP blocks: a shared connection would queue it behind the block.
+    expect(await client().get("fx:missing")).toBeNull();
+    await client().rpush("fx:wake", "token");
+    const answer = await blocked;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ result: ["fx:wake", "token"] });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // A timeout answers nil; blocking commands are refused in a pipeline, as Upstash does.
+    expect(await (await post(["blpop", "fx:wake", "0.05"])).json()).toEqual({ result: null });
+    const batched = await post([["blpop", "fx:wake", "1"]], "/pipeline");
+    expect(batched.status).toBe(400);
+  });
+
   test("only POST is served", async () => {
     const response = await fetch(upstash.url, { headers: { authorization: `Bearer ${upstash.token}` } });
     expect(response.status).toBe(405);

@@ -12,6 +12,11 @@
  * - success: 200 `{"result": …}` (`null` for nil, never missing); a failed
  *   single command: 400 `{"error": "<Redis error>"}` (e.g. `NOSCRIPT …`);
  *   a pipeline or transaction: 200 `[{"result": …} | {"error": …}, …]`;
+ * - blocking commands (`BLPOP`, `BRPOP`, `BLMOVE`, …) only as single
+ *   commands, each on its own connection to Redis (as Upstash serves them),
+ *   so a block never holds other requests back; that connection is closed
+ *   when the answer is sent or the client goes away; in a pipeline or
+ *   transaction they are refused;
  * - with `Upstash-Encoding: base64`, every string in a result is base64,
  *   nested arrays included; integers and null as they are.
  *
@@ -112,7 +117,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, redis: Redis, t
   const path = new URL(req.url ?? "/", "http://fixture").pathname;
   if (path === "/") {
     if (!isCommand(parsed)) return reply(res, 400, { error: "ERR a command is a non-empty JSON array" });
-    const [entry] = await run(redis.pipeline(), [parsed], base64);
+    const [entry] = isBlocking(parsed)
+      ? await runBlocking(redis, parsed, res, base64)
+      : await run(redis.pipeline(), [parsed], base64);
     if (!entry) throw new Error("no answer for the command");
     return "error" in entry ? reply(res, 400, entry) : reply(res, 200, entry);
   }
@@ -120,6 +127,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, redis: Redis, t
     if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every(isCommand)) {
       return reply(res, 400, { error: "ERR a pipeline is a non-empty JSON array of commands" });
     }
+    if (parsed.some(isBlocking))
+      return reply(res, 400, { error: "ERR blocking commands are not allowed in a pipeline" });
     if (path === "/pipeline") return reply(res, 200, await run(redis.pipeline(), parsed, base64));
     try {
       return reply(res, 200, await run(redis.multi(), parsed, base64));
@@ -141,6 +150,25 @@ async function run(batch: Batch, commands: unknown[][], base64: boolean): Promis
   return results.map(([error, value]) =>
     error ? { error: errorText(error) } : { result: encode(value, base64) ?? null },
   );
+}
+
+const BLOCKING = new Set(["blpop", "brpop", "blmove", "brpoplpush", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"]);
+
+function isBlocking(command: unknown[]): boolean {
+  return BLOCKING.has(String(command[0]).toLowerCase());
+}
+
+/** One blocking command on a connection of its own, dropped with the answer or when the client gives up. */
+async function runBlocking(redis: Redis, command: unknown[], res: ServerResponse, base64: boolean): Promise<Entry[]> {
+  const own = redis.duplicate();
+  const gone = () => own.disconnect();
+  res.once("close", gone);
+  try {
+    return await run(own.pipeline(), [command], base64);
+  } finally {
+    res.off("close", gone);
+    own.disconnect();
+  }
 }
 
 function isCommand(value: unknown): value is unknown[] {

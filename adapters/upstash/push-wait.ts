@@ -1,0 +1,60 @@
+import { BackendError } from "../../src/errors.js";
+import type { AdapterAcquireResult } from "../../src/types.js";
+import { postCommand, type RestEndpoint } from "./rest-requester.js";
+
+/**
+ * How long a release's wake-up token lives: long enough for a waiter whose
+ * refusal is still on its way back to reach its `BLPOP`, short enough that
+ * a token nobody took never lingers.
+ */
+export const WAKE_TTL_MS = 1_000;
+
+/** Below this, blocking is not worth a request: answer with the refusal. */
+const MIN_BLOCK_MS = 5;
+
+/**
+ * Wait for a lock by push: attempt, and on a refusal block in `BLPOP` on the
+ * key's wake-up list until a release pushes a token, then attempt again, all
+ * within `waitMs`. Each block is capped by the holder's remaining time
+ * (`retryAfterMs`), so a holder that dies without releasing is noticed at
+ * its expiry; a lost or stolen wake-up therefore costs latency, never
+ * safety: only the attempt, an atomic script, ever grants.
+ *
+ * `waitedMs` on a grant is the time from the call's start to the sending
+ * of the attempt that was granted, on this client's clock: the grant's TTL
+ * counts from no earlier than that send.
+ */
+export async function acquireWaiting(
+  attempt: () => Promise<AdapterAcquireResult>,
+  endpoint: RestEndpoint,
+  wakeKey: string,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<AdapterAcquireResult> {
+  const started = Date.now();
+  for (;;) {
+    const sentAt = Date.now();
+    const result = await attempt();
+    if (result.ok) return { ...result, waitedMs: sentAt - started };
+    const remaining = started + waitMs - Date.now();
+    const block = Math.min(remaining, result.retryAfterMs ?? remaining);
+    if (remaining < MIN_BLOCK_MS) return result;
+    await blockForWakeup(endpoint, wakeKey, Math.max(block, MIN_BLOCK_MS), signal);
+  }
+}
+
+/**
+ * One `BLPOP` as its own request: Upstash serves blocking commands over
+ * REST but not inside a pipeline, and a shared pipeline would hold every
+ * other command back for the whole block. A timeout (`null`) and a token
+ * mean the same here: attempt again.
+ */
+async function blockForWakeup(endpoint: RestEndpoint, wakeKey: string, ms: number, signal?: AbortSignal) {
+  // Seconds with millisecond resolution (Redis ≥ 6); never 0, which blocks forever.
+  const seconds = (Math.ceil(ms) / 1000).toFixed(3);
+  const answer = await postCommand(endpoint, [], ["blpop", wakeKey, seconds], signal);
+  if ("error" in answer && answer.error !== undefined) {
+    // Popping a wake-up changes no lock: nothing to resolve, safe to retry.
+    throw new BackendError(`Upstash BLPOP failed: ${answer.error}`, { maybeApplied: false });
+  }
+}
