@@ -21,7 +21,18 @@ export {
   LockAbortedError,
   LockLostError,
   LockTimeoutError,
+  StaleWriteError,
+  UnsupportedError,
+  VersionConflictError,
 } from "./errors.js";
+export {
+  MAX_VALUE_DEPTH,
+  MIN_GUARDED_VALUE_BYTES,
+  type UpdateOptions,
+  type ValueRead,
+  type WriteOptions,
+  type WriteResult,
+} from "./guarded-value.js";
 export type { Lease } from "./lease.js";
 export {
   type AcquireOptions,

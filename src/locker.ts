@@ -1,5 +1,6 @@
 import { callWithRetries } from "./call.js";
 import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { readValue, type ValueRead } from "./guarded-value.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
@@ -92,6 +93,16 @@ export interface Locker {
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
   /** Who holds `key`, without needing its token. */
   inspect(key: string, options?: { signal?: AbortSignal }): Promise<LockState>;
+  /**
+   * The key's guarded value, its version and the fence of its writer, without
+   * needing a token. Write it with `lease.write`.
+   *
+   * @example
+   * ```ts
+   * const { value, version } = await locker.read<{ step: string }>("report:daily");
+   * ```
+   */
+  read<T = unknown>(key: string, options?: { signal?: AbortSignal }): Promise<ValueRead<T>>;
 }
 
 /**
@@ -167,6 +178,10 @@ class LockerImpl implements Locker, LeaseContext {
   async inspect(key: string, options: { signal?: AbortSignal } = {}): Promise<LockState> {
     const backendKey = this.#namespace + validateKey(key);
     return this.call((signal) => this.adapter.inspect(backendKey, { signal }), options.signal);
+  }
+
+  async read<T = unknown>(key: string, options: { signal?: AbortSignal } = {}): Promise<ValueRead<T>> {
+    return readValue<T>(this, this.#namespace + validateKey(key), options.signal);
   }
 
   report(error: unknown): void {

@@ -6,8 +6,11 @@ import type {
   AdapterExtendResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 
@@ -15,6 +18,13 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 export interface MemoryAdapterOptions {
   /** Clock, epoch ms. Default `Date.now`; tests may inject a fake one. */
   readonly now?: () => number;
+}
+
+/** Largest guarded value the memory adapter keeps, bytes of JSON (1 MiB). */
+export const MEMORY_MAX_VALUE_BYTES = 1_048_576;
+
+interface Value extends StoredValue {
+  readonly writeId: string | undefined;
 }
 
 interface Holder {
@@ -42,6 +52,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
   const now = options.now ?? Date.now;
   const holders = new Map<string, Holder>();
   const fences = new Map<string, number>();
+  const values = new Map<string, Value>();
 
   const current = (key: string): Holder | undefined => {
     const holder = holders.get(key);
@@ -60,6 +71,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 0, extend: 0, release: 0, inspect: 0 },
+    guardedValue: { maxBytes: MEMORY_MAX_VALUE_BYTES, requestsPerOperation: { read: 0, write: 0 } },
   };
 
   return {
@@ -98,6 +110,25 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
       const holder = current(key);
       if (!holder) return { held: false };
       return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, owner: holder.owner };
+    },
+
+    async readValue(key: string): Promise<StoredValue> {
+      const value = values.get(key);
+      return { json: value?.json, version: value?.version ?? 0, fence: value?.fence ?? 0 };
+    },
+
+    async writeValue({ key, token, json, writeId, expectedVersion }: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const stored = values.get(key);
+      if (stored && stored.writeId === writeId) return { ok: true, version: stored.version, fence: stored.fence };
+      const holder = current(key);
+      if (holder?.token !== token) return { ok: false, reason: "not_held" };
+      const version = stored?.version ?? 0;
+      if (expectedVersion !== undefined && expectedVersion !== version) {
+        return { ok: false, reason: "version_mismatch", version };
+      }
+      const next = { json: json ?? undefined, version: version + 1, fence: holder.fence, writeId };
+      values.set(key, next);
+      return { ok: true, version: next.version, fence: next.fence };
     },
   };
 }

@@ -5,6 +5,7 @@ import { contention } from "./contention.js";
 import { type ConformanceTarget, createSuite } from "./context.js";
 import { expiry } from "./expiry.js";
 import { faults } from "./faults.js";
+import { guardedValue } from "./guarded-value.js";
 import { leases } from "./leases.js";
 
 export type { ConformanceTarget } from "./context.js";
@@ -32,5 +33,6 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("expiry", () => expiry(suite));
     describe("faults", () => faults(suite));
     describe("bad input", () => badInput(suite));
+    describe("guarded value", () => guardedValue(suite, target));
   });
 }

@@ -53,6 +53,7 @@ export class Transport {
       extend: (request) => through(() => adapter.extend(request), request.signal),
       release: (request) => through(() => adapter.release(request), request.signal),
       inspect: (key, options) => through(() => adapter.inspect(key, options), options?.signal),
+      ...guardedMethods(adapter, through),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }
@@ -82,4 +83,17 @@ export class Transport {
     }
     return answer;
   }
+}
+
+/** The optional guarded-value methods, through the same boundary. */
+function guardedMethods(
+  adapter: LockAdapter,
+  through: <T>(operation: () => Promise<T>, signal?: AbortSignal) => Promise<T>,
+): Pick<LockAdapter, "readValue" | "writeValue"> {
+  const { readValue, writeValue } = adapter;
+  if (!readValue || !writeValue) return {};
+  return {
+    readValue: (key, options) => through(() => readValue.call(adapter, key, options), options?.signal),
+    writeValue: (request) => through(() => writeValue.call(adapter, request), request.signal),
+  };
 }
