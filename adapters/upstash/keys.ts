@@ -4,12 +4,14 @@ import { validateNamespace } from "../../src/validate.js";
 /** Default prefix of every Redis key the adapter writes. */
 export const DEFAULT_PREFIX = "edgelock:";
 
-/** The two Redis keys behind one lock. */
+/** The Redis keys behind one lock. */
 export interface LockKeys {
   /** Hash holding token, fence and owner; expires with the lock. */
   readonly lock: string;
   /** Fence counter; never expires. */
   readonly fence: string;
+  /** Guarded value hash (version, writer's fence, last write id, data); never expires. */
+  readonly value: string;
 }
 
 /** Check a user's `prefix` option. */
@@ -38,5 +40,5 @@ export function validatePrefix(prefix: unknown): string {
  */
 export function lockKeys(prefix: string, key: string): LockKeys {
   const tag = key.replaceAll("%", "%25").replaceAll("}", "%7D");
-  return { lock: `${prefix}{${tag}}:lock`, fence: `${prefix}{${tag}}:fence` };
+  return { lock: `${prefix}{${tag}}:lock`, fence: `${prefix}{${tag}}:fence`, value: `${prefix}{${tag}}:value` };
 }
