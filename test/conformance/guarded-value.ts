@@ -48,7 +48,8 @@ export function guardedValue(suite: Suite, target: ConformanceTarget): void {
   }, 60_000);
 
   const caps = () => suite.capabilities().guardedValue;
-  const ttl = () => suite.ttlMs(8);
+  // Long enough that a loaded machine never lets a lease lapse mid-case.
+  const ttl = () => suite.ttlMs(20);
   // Counted on the wire in fetch mode; at the adapter boundary, one call.
   const cost = (op: "read" | "write") => (suite.mode === "fetch" ? caps()?.requestsPerOperation[op] : 1);
   const key = (label: string) => suite.key(`gv-${label}`);
