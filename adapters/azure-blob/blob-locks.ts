@@ -35,7 +35,7 @@ export const MAX_LEASE_SECONDS = 60;
 const KNOWN_LIMIT = 1_000;
 
 /** A blob's metadata as of an ETag. */
-interface Known {
+export interface Known {
   readonly etag: string;
   readonly record: LockRecord;
 }
@@ -122,7 +122,8 @@ export class BlobLocks {
       if (!current) throw new BackendError(`lock blob ${blob} vanished while leased`, { maybeApplied: true });
       if (current.record.holder === holder) return { ok: true, fence: current.record.fence, ...granted };
 
-      const record: LockRecord = { fence: current.record.fence + 1, holder, owner, ...granted };
+      // The guarded value's fields ride along: Set Blob Metadata replaces them all.
+      const record: LockRecord = { ...current.record, fence: current.record.fence + 1, holder, owner, ...granted };
       if (!Number.isSafeInteger(record.fence)) {
         throw new BackendError(`fence of ${blob} exhausted the safe integers`, {
           maybeApplied: false,
@@ -221,6 +222,31 @@ export class BlobLocks {
     // lease taken outside edgelock has no record: it ends within 60 s.
     const expiresAt = record.expiresAt ?? now + MAX_LEASE_SECONDS * 1000;
     return { held: true, fence: record.fence, expiresAt, owner: record.owner };
+  }
+
+  /** The blob behind `key`. */
+  blobFor(key: string): string {
+    return this.#blob(key);
+  }
+
+  /** What this instance last saw of `blob`, if anything. */
+  known(blob: string): Known | undefined {
+    return this.#known.get(blob);
+  }
+
+  /** Remember `record` as `blob`'s metadata at `etag`. */
+  remember(blob: string, etag: string, record: LockRecord): void {
+    this.#remember(blob, etag, record);
+  }
+
+  /** Forget `blob` (a write whose outcome is unknown may have changed it). */
+  forget(blob: string): void {
+    this.#known.delete(blob);
+  }
+
+  /** Get Blob Properties, remembered. */
+  readProperties(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
+    return this.#readWithLease(blob, signal);
   }
 
   #blob(key: string): string {
