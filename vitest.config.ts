@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/**/*.test.ts", "src/**/*.test.ts", "adapters/**/*.test.ts"],
+          include: ["test/**/*.test.ts", "src/**/*.test.ts", "adapters/**/*.test.ts", "service/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "test/workers/**"],
           testTimeout: 20_000,
           hookTimeout: 120_000,

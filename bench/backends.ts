@@ -127,19 +127,56 @@ export const azureBlob: Backend = {
   },
 };
 
+/** PostgreSQL 15, reached as Neon's driver reaches it: HTTP (`neon()`) and the WebSocket `Pool`. */
+export const postgres: Backend = {
+  name: "postgres",
+  needs: ["adapters/postgres/index.ts", "test/support/postgres-neon.ts"],
+  async start() {
+    const { startNeonLocal } = await import("../test/support/postgres-neon.js");
+    const { createLockTable, postgresAdapter } = await import("../adapters/postgres/index.js");
+    const pg = await startNeonLocal();
+    try {
+      await createLockTable({ sql: pg.sql() });
+      const meter = new Meter();
+      return {
+        drivers: [
+          edgelockDriver({
+            name: "edgelock postgres http",
+            backend: "PostgreSQL 15 ← Neon-HTTP test endpoint (neon())",
+            counting: "fetch",
+            meter,
+            adapter: postgresAdapter({ sql: pg.sql({ fetch: meter.fetch }) }),
+          }),
+          edgelockDriver({
+            name: "edgelock postgres ws",
+            backend: "PostgreSQL 15 ← ws relay (WebSocket Pool)",
+            counting: "rpc",
+            meter: new Meter(),
+            adapter: postgresAdapter({ pool: pg.pool({ max: 20 }) }),
+          }),
+        ],
+        stop: () => pg.stop(),
+      };
+    } catch (error) {
+      await pg.stop();
+      throw error;
+    }
+  },
+};
+
 /** One Worker in workerd: the lock object reached by RPC, and the HTTP service in front of it. */
 export const durableObject: Backend = {
   name: "durable-object+http",
   needs: [
     "adapters/durable-object/index.ts",
-    "src/http/client.ts",
-    "src/platforms/worker.ts",
+    "adapters/http/index.ts",
+    "service/platforms/worker.ts",
     "test/support/miniflare.ts",
   ],
   async start() {
     const { startLockWorker } = await import("../test/support/miniflare.js");
     const { durableObjectAdapter } = await import("../adapters/durable-object/index.js");
-    const { httpAdapter } = await import("../src/http/client.js");
+    const { httpAdapter } = await import("../adapters/http/index.js");
     const token = "bench-token";
     const worker = await startLockWorker({ bindings: { EDGELOCK_API_TOKENS: token } });
     const meter = new Meter();

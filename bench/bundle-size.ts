@@ -36,9 +36,10 @@ const ENTRIES: readonly Entry[] = [
   { name: "edgelock/upstash", entry: "adapters/upstash/index.ts" },
   { name: "edgelock/dynamodb", entry: "adapters/dynamodb/index.ts" },
   { name: "edgelock/azure-blob", entry: "adapters/azure-blob/index.ts" },
+  { name: "edgelock/postgres", entry: "adapters/postgres/index.ts" },
   { name: "edgelock/durable-object", entry: "adapters/durable-object/index.ts" },
-  { name: "edgelock/http (client)", entry: "src/http/client.ts" },
-  { name: "edgelock/server (Hono app)", entry: "src/http/app.ts" },
+  { name: "edgelock/http (client)", entry: "adapters/http/index.ts" },
+  { name: "edgelock/server (Hono app)", entry: "service/app.ts" },
   {
     name: "@upstash/lock 0.2.1 (peer)",
     entry: "@upstash/lock",

@@ -12,11 +12,11 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** @type {Record<string, {entry: string, outfile: string, external: string[]}>} */
 export const TARGETS = {
   // CodeUri of infra/aws/template.yaml; Handler `index.handler`.
-  aws: { entry: "src/platforms/lambda.ts", outfile: "infra/aws/.build/lambda/index.mjs", external: [] },
+  aws: { entry: "service/platforms/lambda.ts", outfile: "infra/aws/.build/lambda/index.mjs", external: [] },
   // `main` of infra/azure/function/package.json. The Functions host provides
   // `@azure/functions-core` to the worker; it is not an npm package.
   azure: {
-    entry: "src/platforms/azure-functions.ts",
+    entry: "service/platforms/azure-functions.ts",
     outfile: "infra/azure/function/dist/index.mjs",
     external: ["@azure/functions-core"],
   },

@@ -17,7 +17,7 @@ import {
 } from "./errors.js";
 import { newToken } from "./token.js";
 import type { AdapterWriteResult, GuardedValueCapabilities, LockAdapter, StoredValue } from "./types.js";
-import { utf8Length } from "./validate.js";
+import { utf8Length, validateOptions, validateSignal } from "./validate.js";
 
 /** Smallest `maxBytes` an adapter may declare (64 KiB). */
 export const MIN_GUARDED_VALUE_BYTES = 65_536;
@@ -180,11 +180,13 @@ export async function writeValue(
   options: WriteOptions,
 ): Promise<WriteResult> {
   guardedCapability(ctx.adapter);
-  const expectedVersion = options.expectedVersion === undefined ? undefined : validateVersion(options.expectedVersion);
+  const checked = validateOptions("write options", options) as WriteOptions;
+  const signal = validateSignal(checked.signal);
+  const expectedVersion = checked.expectedVersion === undefined ? undefined : validateVersion(checked.expectedVersion);
   const writeId = newToken();
   const write = ctx.adapter.writeValue as NonNullable<LockAdapter["writeValue"]>;
   let attempts = 0;
-  const result: AdapterWriteResult = await ctx.call((signal) => {
+  const result: AdapterWriteResult = await ctx.call((attemptSignal) => {
     attempts++;
     return write.call(ctx.adapter, {
       key: writer.backendKey,
@@ -192,9 +194,9 @@ export async function writeValue(
       json: value.json,
       writeId,
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
-      signal,
+      signal: attemptSignal,
     });
-  }, options.signal);
+  }, signal);
   if (result.ok) return { version: result.version, fence: result.fence };
   if (result.reason === "not_held") throw new StaleWriteError(writer.key, attempts > 1);
   if (result.reason === "version_mismatch") {
@@ -220,13 +222,15 @@ export async function updateValue<T>(
   options: UpdateOptions,
 ): Promise<WriteResult & { value: T }> {
   if (typeof fn !== "function") throw new InvalidArgumentError("update needs a function");
-  const attempts = options.attempts ?? 5;
+  const checked = validateOptions("update options", options) as UpdateOptions;
+  const signal = validateSignal(checked.signal);
+  const attempts = checked.attempts ?? 5;
   if (!Number.isSafeInteger(attempts) || attempts < 1 || attempts > 100) {
     throw new InvalidArgumentError(`attempts must be an integer from 1 to 100, got ${String(attempts)}`);
   }
   const { maxBytes } = guardedCapability(ctx.adapter);
   for (let attempt = 1; ; attempt++) {
-    const read = await readValue<T>(ctx, writer.backendKey, options.signal);
+    const read = await readValue<T>(ctx, writer.backendKey, signal);
     const next = await fn(read.value, read);
     const json = serializeValue(next, maxBytes);
     try {
@@ -234,7 +238,7 @@ export async function updateValue<T>(
         ctx,
         writer,
         { json },
-        { expectedVersion: read.version, ...(options.signal ? { signal: options.signal } : {}) },
+        { expectedVersion: read.version, ...(signal ? { signal } : {}) },
       );
       return { ...written, value: JSON.parse(json) as T };
     } catch (error) {

@@ -34,15 +34,17 @@ export {
   type WriteResult,
 } from "./guarded-value.js";
 export type { Lease } from "./lease.js";
-export {
-  type AcquireOptions,
-  createLocker,
-  type Locker,
-  type LockerOptions,
-  type TryAcquireOptions,
-} from "./locker.js";
+export { createLocker } from "./locker.js";
+export type {
+  AcquireOptions,
+  CallOptions,
+  Locker,
+  LockerOptions,
+  TryAcquireOptions,
+  WithLockOptions,
+  WithLockResult,
+} from "./options.js";
 export type { BackoffOptions } from "./timing.js";
 export { newToken } from "./token.js";
 export type * from "./types.js";
 export { MAX_DURATION_MS, MAX_KEY_BYTES, MAX_NAMESPACE_BYTES, validateKey } from "./validate.js";
-export type { WithLockOptions, WithLockResult } from "./with-lock.js";

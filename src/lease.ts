@@ -10,6 +10,7 @@ import {
   type WriteResult,
   writeValue,
 } from "./guarded-value.js";
+import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";
 import { validateDuration } from "./validate.js";
 
@@ -161,9 +162,11 @@ export class LeaseImpl implements Lease {
     validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
     if (this.#state !== "held") throw this.#goneError();
     const sentAt = Date.now();
-    const result = await this.#ctx.call((signal) =>
-      this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }),
-    );
+    const result = await this.#ctx
+      .call((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }))
+      .catch((error: unknown) => {
+        throw redactToken(error, this.token);
+      });
     if (!result.ok) {
       const error = new LockLostError(this.key, `lock "${this.key}" is no longer held by this lease; extend refused`);
       this.#end("lost", error);
@@ -227,14 +230,18 @@ export class LeaseImpl implements Lease {
       return await write();
     } catch (error) {
       if (isStale(error)) this.#end("lost", new LockLostError(this.key, error.message, { cause: error }));
-      throw error;
+      throw redactToken(error, this.token);
     }
   }
 
   async #backendRelease(): Promise<void> {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
-    await this.#ctx.call((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal }));
+    await this.#ctx
+      .call((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal }))
+      .catch((error: unknown) => {
+        throw redactToken(error, this.token);
+      });
   }
 
   #goneError(): LockLostError {

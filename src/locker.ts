@@ -1,109 +1,34 @@
 import { callWithRetries } from "./call.js";
-import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { BackendError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { readValue, type ValueRead } from "./guarded-value.js";
+import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
+import type {
+  AcquireOptions,
+  CallOptions,
+  Locker,
+  LockerOptions,
+  TryAcquireOptions,
+  WithLockOptions,
+  WithLockResult,
+} from "./options.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
-import { MAX_DURATION_MS, validateDuration, validateKey, validateNamespace, validateOwner } from "./validate.js";
-import { type WithLockOptions, type WithLockResult, withLock } from "./with-lock.js";
+import {
+  MAX_DURATION_MS,
+  validateDuration,
+  validateFunction,
+  validateKey,
+  validateNamespace,
+  validateOptions,
+  validateOwner,
+  validateSignal,
+  validateTimeout,
+} from "./validate.js";
+import { withLock } from "./with-lock.js";
 
-/** Options of {@link createLocker}. */
-export interface LockerOptions {
-  /** The backend. Swap it and nothing else changes. */
-  readonly adapter: LockAdapter;
-  /**
-   * Prepended to every key before it reaches the adapter, so that two apps
-   * sharing a backend never collide. Default `""`.
-   */
-  readonly namespace?: string;
-  /** TTL used when an operation names none, ms. Default 30 000. */
-  readonly defaultTtlMs?: number;
-  /** Default wait of {@link Locker.acquire}, ms. Default 10 000. */
-  readonly defaultWaitMs?: number;
-  /**
-   * Time limit of one backend request, ms. A request that exceeds it is
-   * treated as possibly applied and retried with the same owner token.
-   * Default 5 000.
-   */
-  readonly requestTimeoutMs?: number;
-  /** Retries of one operation after a retryable backend failure. Default 2. */
-  readonly retries?: number;
-  /** Backoff between polls while waiting for a held lock. */
-  readonly backoff?: BackoffOptions;
-  /**
-   * Receives failures of clean-up work that runs after the caller already has
-   * its answer (releasing a lock granted to a request the caller aborted).
-   * Default: `console.warn`.
-   */
-  readonly onBackgroundError?: (error: unknown) => void;
-}
-
-/** Options of {@link Locker.tryAcquire}. */
-export interface TryAcquireOptions {
-  /** Lock TTL, ms. Default: the locker's `defaultTtlMs`. */
-  readonly ttlMs?: number;
-  /** Free-text description of the holder, shown by `inspect`. */
-  readonly owner?: string;
-  /** Cancels the operation. */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of {@link Locker.acquire}. */
-export interface AcquireOptions extends TryAcquireOptions {
-  /** Longest total wait for the lock, ms. Default: the locker's `defaultWaitMs`. */
-  readonly waitMs?: number;
-}
-
-/** The lock client. Build it with {@link createLocker}. */
-export interface Locker {
-  /** The adapter's declared capabilities. */
-  readonly capabilities: AdapterCapabilities;
-  /**
-   * Take the lock if it is free; `null` if someone else holds it.
-   *
-   * @example
-   * ```ts
-   * const lease = await locker.tryAcquire("nightly-report", { ttlMs: 60_000 });
-   * if (!lease) return; // another instance runs it
-   * try { await report(); } finally { await lease.release(); }
-   * ```
-   */
-  tryAcquire(key: string, options?: TryAcquireOptions): Promise<Lease | null>;
-  /**
-   * Wait up to `waitMs` for the lock. Throws {@link LockTimeoutError} when it
-   * is still held then, {@link LockAbortedError} when `signal` aborts.
-   *
-   * @example
-   * ```ts
-   * await using lease = await locker.acquire("invoice:42", { ttlMs: 30_000, waitMs: 5_000 });
-   * ```
-   */
-  acquire(key: string, options?: AcquireOptions): Promise<Lease>;
-  /**
-   * Run `fn` under the lock, released afterwards; by default the lease is
-   * extended while `fn` runs. Losers get `{ ran: false }`.
-   *
-   * @example
-   * ```ts
-   * const result = await locker.withLock("cron:cleanup", async (lease) => cleanup(lease.signal));
-   * if (!result.ran) console.log("another instance ran it");
-   * ```
-   */
-  withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
-  /** Who holds `key`, without needing its token. */
-  inspect(key: string, options?: { signal?: AbortSignal }): Promise<LockState>;
-  /**
-   * The key's guarded value, its version and the fence of its writer, without
-   * needing a token. Write it with `lease.write`.
-   *
-   * @example
-   * ```ts
-   * const { value, version } = await locker.read<{ step: string }>("report:daily");
-   * ```
-   */
-  read<T = unknown>(key: string, options?: { signal?: AbortSignal }): Promise<ValueRead<T>>;
-}
+export type { AcquireOptions, Locker, LockerOptions, TryAcquireOptions } from "./options.js";
 
 /**
  * Create a lock client over an adapter.
@@ -118,6 +43,12 @@ export function createLocker(options: LockerOptions): Locker {
   return new LockerImpl(options);
 }
 
+/** One call's time budget: when its wait ends and when the whole call must have ended. */
+interface Budget {
+  readonly waitEndsAt: number;
+  readonly endsAt: number;
+}
+
 class LockerImpl implements Locker, LeaseContext {
   readonly adapter: LockAdapter;
   readonly capabilities: AdapterCapabilities;
@@ -128,60 +59,98 @@ class LockerImpl implements Locker, LeaseContext {
   readonly #defaultWaitMs: number;
   readonly #requestTimeoutMs: number;
   readonly #retries: number;
+  readonly #timeoutMs: number | undefined;
   readonly #backoff: BackoffOptions;
   readonly #onBackgroundError: (error: unknown) => void;
 
   constructor(options: LockerOptions) {
-    if (!options || typeof options.adapter?.acquire !== "function") {
-      throw new EdgelockError("invalid_argument", "createLocker needs an adapter");
+    const checked = validateOptions("createLocker options", options as LockerOptions | undefined);
+    const adapter = (checked as Partial<LockerOptions>).adapter;
+    if (
+      typeof adapter?.acquire !== "function" ||
+      typeof adapter.extend !== "function" ||
+      typeof adapter.release !== "function" ||
+      typeof adapter.inspect !== "function" ||
+      typeof adapter.capabilities !== "object" ||
+      adapter.capabilities === null
+    ) {
+      throw new InvalidArgumentError("createLocker needs an adapter (acquire, extend, release, inspect, capabilities)");
     }
-    this.adapter = options.adapter;
-    this.capabilities = options.adapter.capabilities;
+    this.adapter = adapter;
+    this.capabilities = adapter.capabilities;
     this.marginMs = this.capabilities.clock === "client" ? this.capabilities.clockSkewMarginMs : 0;
     this.maxTtlMs = Math.min(this.capabilities.ttl.maxMs, MAX_DURATION_MS);
-    this.#namespace = validateNamespace(options.namespace ?? "");
-    this.#defaultTtlMs = validateDuration("defaultTtlMs", options.defaultTtlMs ?? 30_000, 1, this.maxTtlMs);
-    this.#defaultWaitMs = validateDuration("defaultWaitMs", options.defaultWaitMs ?? 10_000, 0, MAX_DURATION_MS);
-    this.#requestTimeoutMs = validateDuration(
-      "requestTimeoutMs",
-      options.requestTimeoutMs ?? 5_000,
+    this.#namespace = validateNamespace(options.namespace === undefined ? "" : options.namespace);
+    this.#defaultTtlMs = validateDuration(
+      "defaultTtlMs",
+      options.defaultTtlMs === undefined ? 30_000 : options.defaultTtlMs,
       1,
-      MAX_DURATION_MS,
+      this.maxTtlMs,
     );
-    this.#retries = validateDuration("retries", options.retries ?? 2, 0, 10);
-    this.#backoff = options.backoff ?? {};
-    this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("edgelock:", error));
-  }
-
-  async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lease | null> {
-    return this.#acquire(key, options, 0, false);
-  }
-
-  async acquire(key: string, options: AcquireOptions = {}): Promise<Lease> {
-    const waitMs = validateDuration(
-      "waitMs",
-      options.waitMs === undefined ? this.#defaultWaitMs : options.waitMs,
+    this.#defaultWaitMs = validateDuration(
+      "defaultWaitMs",
+      options.defaultWaitMs === undefined ? 10_000 : options.defaultWaitMs,
       0,
       MAX_DURATION_MS,
     );
-    return (await this.#acquire(key, options, waitMs, true)) as Lease;
+    this.#requestTimeoutMs = validateDuration(
+      "requestTimeoutMs",
+      options.requestTimeoutMs === undefined ? 5_000 : options.requestTimeoutMs,
+      1,
+      MAX_DURATION_MS,
+    );
+    this.#retries = validateDuration("retries", options.retries === undefined ? 2 : options.retries, 0, 10);
+    this.#timeoutMs = validateTimeout(options.timeoutMs);
+    const backoff = validateOptions("backoff", options.backoff);
+    if (backoff.baseMs !== undefined) validateDuration("backoff.baseMs", backoff.baseMs, 1, MAX_DURATION_MS);
+    if (backoff.maxMs !== undefined) validateDuration("backoff.maxMs", backoff.maxMs, 1, MAX_DURATION_MS);
+    this.#backoff = backoff;
+    this.#onBackgroundError =
+      options.onBackgroundError === undefined
+        ? (error) => console.warn("edgelock:", error)
+        : validateFunction("onBackgroundError", options.onBackgroundError);
+  }
+
+  tryAcquire(key: string, options?: TryAcquireOptions): Promise<Lease | null> {
+    try {
+      const checked = validateOptions("tryAcquire options", options);
+      return this.#acquire(key, checked, 0, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async acquire(key: string, options?: AcquireOptions): Promise<Lease> {
+    const checked = validateOptions("acquire options", options);
+    const waitMs = validateDuration(
+      "waitMs",
+      checked.waitMs === undefined ? this.#defaultWaitMs : checked.waitMs,
+      0,
+      MAX_DURATION_MS,
+    );
+    return (await this.#acquire(key, checked, waitMs, true)) as Lease;
   }
 
   withLock<T>(
     key: string,
     fn: (lease: Lease) => Promise<T> | T,
-    options: WithLockOptions = {},
+    options?: WithLockOptions,
   ): Promise<WithLockResult<T>> {
     return withLock(this, key, fn, options);
   }
 
-  async inspect(key: string, options: { signal?: AbortSignal } = {}): Promise<LockState> {
+  async inspect(key: string, options?: CallOptions): Promise<LockState> {
+    const checked = validateOptions("inspect options", options);
     const backendKey = this.#namespace + validateKey(key);
-    return this.call((signal) => this.adapter.inspect(backendKey, { signal }), options.signal);
+    const signal = validateSignal(checked.signal);
+    const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
+    return this.call((s) => this.adapter.inspect(backendKey, { signal: s }), signal, endsAt);
   }
 
-  async read<T = unknown>(key: string, options: { signal?: AbortSignal } = {}): Promise<ValueRead<T>> {
-    return readValue<T>(this, this.#namespace + validateKey(key), options.signal);
+  async read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>> {
+    const checked = validateOptions("read options", options);
+    const backendKey = this.#namespace + validateKey(key);
+    return readValue<T>(this, backendKey, validateSignal(checked.signal));
   }
 
   report(error: unknown): void {
@@ -202,7 +171,8 @@ class LockerImpl implements Locker, LeaseContext {
       this.maxTtlMs,
     );
     const owner = validateOwner(options.owner);
-    const userSignal = options.signal;
+    const userSignal = validateSignal(options.signal);
+    const timeoutMs = validateTimeout(options.timeoutMs);
     if (userSignal?.aborted) throw abortError(userSignal);
 
     const backendKey = this.#namespace + key;
@@ -210,40 +180,49 @@ class LockerImpl implements Locker, LeaseContext {
     // later poll, recognises a grant that an earlier request obtained.
     const token = newToken();
     const started = Date.now();
-    const deadline = started + waitMs;
+    const budget = this.#budget(started, waitMs, timeoutMs);
     const push = this.capabilities.pushWakeups;
 
     for (let poll = 0; ; poll++) {
-      const serverWait = push ? Math.max(0, deadline - Date.now()) : 0;
       const sentAt = Date.now();
-      let inFlight: Promise<unknown> = Promise.resolve();
+      // Planned afresh for every attempt, retries included: each asks the
+      // backend only for the wait that is left.
+      let serverWait = 0;
+      let inFlight: Promise<unknown> | undefined;
       let result: AdapterAcquireResult;
       try {
-        result = await this.call(
+        result = await callWithRetries(
           (signal) => {
             const request = this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal });
-            inFlight = request.catch(() => {});
+            inFlight = request;
             return request;
           },
+          {
+            attemptMs: () => {
+              serverWait = push ? this.#serverWait(budget) : 0;
+              return this.#requestTimeoutMs + serverWait;
+            },
+            retries: this.#retries,
+            endsAt: budget.endsAt,
+          },
           userSignal,
-          serverWait,
         );
       } catch (error) {
         // The request may have been granted: give the lock back rather than
-        // leave it held by a token nobody has. After an abort, do it without
-        // delaying the caller, once the abandoned request has settled (a
-        // release that overtakes it would find nothing to free).
-        if (error instanceof LockAbortedError) {
-          const settled = Promise.race([inFlight, sleep(this.#requestTimeoutMs)]);
+        // leave it held by a token nobody has. In the background, so the
+        // caller's time limit holds; once the abandoned request has settled
+        // (a release that overtakes it would find nothing to free).
+        if (error instanceof LockAbortedError || (error instanceof BackendError && error.maybeApplied)) {
+          const settled = inFlight
+            ? Promise.race([inFlight.catch(() => {}), sleep(this.#requestTimeoutMs)])
+            : Promise.resolve();
           void settled.then(() => this.#releaseQuietly(backendKey, token));
-        } else if (error instanceof BackendError && error.maybeApplied) {
-          await this.#releaseQuietly(backendKey, token);
         }
-        throw error;
+        throw redactToken(error, token);
       }
       if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs);
 
-      const remaining = deadline - Date.now();
+      const remaining = budget.waitEndsAt - Date.now();
       if (remaining <= 0) {
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
@@ -252,11 +231,47 @@ class LockerImpl implements Locker, LeaseContext {
     }
   }
 
-  /** Run one adapter operation with the locker's timeout and retries (see {@link callWithRetries}). */
-  call<T>(operation: (signal: AbortSignal) => Promise<T>, userSignal?: AbortSignal, extraMs = 0): Promise<T> {
+  /**
+   * A wait ends at `waitMs` (or the call's time limit, if sooner); the call
+   * ends by one request timeout after its wait, or at its time limit. A call
+   * without a wait (tryAcquire) keeps its retries, up to the time limit.
+   */
+  #budget(started: number, waitMs: number, timeoutMs: number | undefined): Budget {
+    const limit = timeoutMs ?? this.#timeoutMs ?? Number.POSITIVE_INFINITY;
+    const waitEndsAt = started + Math.min(waitMs, limit);
+    const endsAt = started + Math.min(waitMs > 0 ? waitMs + this.#requestTimeoutMs : Number.POSITIVE_INFINITY, limit);
+    return { waitEndsAt, endsAt };
+  }
+
+  /**
+   * The server-side wait of a push backend's next attempt: what is left of
+   * the wait, keeping enough of the call's time for the answer to arrive
+   * (a request timeout, or a quarter of what is left when that is shorter).
+   */
+  #serverWait(budget: Budget): number {
+    const now = Date.now();
+    const left = budget.endsAt - now;
+    const reserve = Math.min(this.#requestTimeoutMs, left / 4);
+    return Math.max(0, Math.floor(Math.min(budget.waitEndsAt - now, left - reserve)));
+  }
+
+  #endsAt(now: number, timeoutMs: number | undefined): number {
+    const limit = timeoutMs ?? this.#timeoutMs;
+    return limit === undefined ? Number.POSITIVE_INFINITY : now + limit;
+  }
+
+  /**
+   * Run one adapter operation with the locker's request timeout, retries and
+   * time limit (see {@link callWithRetries}).
+   */
+  call<T>(
+    operation: (signal: AbortSignal) => Promise<T>,
+    userSignal?: AbortSignal,
+    endsAt = this.#endsAt(Date.now(), undefined),
+  ): Promise<T> {
     return callWithRetries(
       operation,
-      { timeoutMs: this.#requestTimeoutMs + extraMs, retries: this.#retries },
+      { attemptMs: this.#requestTimeoutMs, retries: this.#retries, endsAt },
       userSignal,
     );
   }
@@ -267,7 +282,7 @@ class LockerImpl implements Locker, LeaseContext {
     } catch (error) {
       this.report(
         new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {
-          cause: error,
+          cause: redactToken(error, token),
           maybeApplied: true,
         }),
       );

@@ -58,9 +58,3 @@ export function pollDelay(
   if (retryAfterMs !== undefined) delay = Math.min(delay, Math.max(1, retryAfterMs));
   return Math.min(delay, remainingMs);
 }
-
-/** A signal that aborts when `signal` does or after `ms`, whichever comes first. */
-export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const timeout = AbortSignal.timeout(ms);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
-}

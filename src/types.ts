@@ -267,8 +267,8 @@ export type AdapterWriteResult =
   | { readonly ok: false; readonly reason: "version_mismatch"; readonly version: number };
 
 /**
- * A lock backend. Implementations live in `adapters/<name>/` and are built by
- * `xxxAdapter(options)`.
+ * A lock backend. Implementations live in `adapters/<name>/` (the HTTP
+ * service's client too, `adapters/http/`) and are built by `xxxAdapter(options)`.
  *
  * @example
  * ```ts

@@ -63,5 +63,48 @@ export function validateDuration(what: string, value: unknown, min: number, max:
 function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return "an array";
   return value === null ? "null" : typeof value;
+}
+
+/** An options argument: absent, or an object (not null, an array or a function). */
+export function validateOptions<T extends object>(what: string, value: T | undefined): T | Record<string, never> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an options object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** An optional `AbortSignal` (anything shaped like one, so polyfills and other realms pass). */
+export function validateSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  const signal = value as Partial<AbortSignal> | null;
+  if (
+    typeof signal !== "object" ||
+    signal === null ||
+    typeof signal.aborted !== "boolean" ||
+    typeof signal.addEventListener !== "function" ||
+    typeof signal.removeEventListener !== "function"
+  ) {
+    throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(value)}`);
+  }
+  return value as AbortSignal;
+}
+
+/** An optional time limit of a whole operation, ms. */
+export function validateTimeout(value: unknown): number | undefined {
+  return value === undefined ? undefined : validateDuration("timeoutMs", value, 1, MAX_DURATION_MS);
+}
+
+/** An optional boolean. */
+export function validateFlag(what: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new InvalidArgumentError(`${what} must be a boolean, got ${describe(value)}`);
+}
+
+/** A function argument. */
+export function validateFunction<F>(what: string, value: F): F {
+  if (typeof value !== "function") throw new InvalidArgumentError(`${what} must be a function, got ${describe(value)}`);
+  return value;
 }

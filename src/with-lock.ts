@@ -1,50 +1,36 @@
 import { LockLostError, LockTimeoutError } from "./errors.js";
 import type { Lease } from "./lease.js";
-import type { AcquireOptions, Locker } from "./locker.js";
+import type { Locker, WithLockOptions, WithLockResult } from "./options.js";
 import { sleep } from "./timing.js";
+import { MAX_DURATION_MS, validateDuration, validateFlag, validateFunction, validateOptions } from "./validate.js";
 
-/** Options of {@link Locker.withLock}. */
-export interface WithLockOptions extends AcquireOptions {
-  /**
-   * Longest wait for the lock, ms. Default `0`: try once, and report
-   * `{ ran: false, reason: "locked" }` if it is held (the run-once pattern).
-   */
-  readonly waitMs?: number;
-  /**
-   * Keep extending the lease while `fn` runs, each time a third of the TTL
-   * has passed. Default `true`. If an extension fails for good, the lease's
-   * signal aborts so `fn` can stop.
-   */
-  readonly autoExtend?: boolean;
-}
-
-/** Outcome of {@link Locker.withLock}: it ran, or it did not and why. */
-export type WithLockResult<T> =
-  | { readonly ran: true; readonly value: T; readonly fence: number }
-  | { readonly ran: false; readonly reason: "locked" | "timeout" };
+export type { WithLockOptions, WithLockResult } from "./options.js";
 
 export async function withLock<T>(
   locker: Locker & { report(error: unknown): void },
   key: string,
   fn: (lease: Lease) => Promise<T> | T,
-  options: WithLockOptions,
+  options: WithLockOptions | undefined,
 ): Promise<WithLockResult<T>> {
-  if (typeof fn !== "function") throw new TypeError("withLock needs a function to run");
+  validateFunction("withLock's fn", fn);
+  const checked = validateOptions("withLock options", options);
+  const waitMs = validateDuration("waitMs", checked.waitMs === undefined ? 0 : checked.waitMs, 0, MAX_DURATION_MS);
+  const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? true;
   let lease: Lease | null;
-  if ((options.waitMs ?? 0) > 0) {
+  if (waitMs > 0) {
     try {
-      lease = await locker.acquire(key, options);
+      lease = await locker.acquire(key, checked);
     } catch (error) {
       if (error instanceof LockTimeoutError) return { ran: false, reason: "timeout" };
       throw error;
     }
   } else {
-    lease = await locker.tryAcquire(key, options);
+    lease = await locker.tryAcquire(key, checked);
     if (!lease) return { ran: false, reason: "locked" };
   }
 
   const stop = new AbortController();
-  const extending = options.autoExtend === false ? Promise.resolve() : keepExtended(lease, stop.signal, locker);
+  const extending = autoExtend ? keepExtended(lease, stop.signal, locker) : Promise.resolve();
   let value: T;
   try {
     value = await fn(lease);

@@ -21,6 +21,20 @@ describe("package.json", () => {
     expect(existsSync(new URL(`../${source}`, import.meta.url)), source).toBe(true);
   });
 
+  test("every platform entry of the service is exported as edgelock/server/<name>", () => {
+    for (const name of ["node", "lambda", "azure-functions", "worker"]) {
+      expect(pkg.exports[`./server/${name}`]?.default).toBe(`./dist/service/platforms/${name}.js`);
+    }
+  });
+
+  test("the build emits every exported source", () => {
+    const build = JSON.parse(readFileSync(new URL("../tsconfig.build.json", import.meta.url), "utf8"));
+    for (const [, target] of entries) {
+      const folder = (target as { default: string }).default.replace(/^\.\/dist\//, "").split("/")[0];
+      expect(build.include).toContain(folder);
+    }
+  });
+
   test("every backend SDK is an optional peer, not a dependency", () => {
     expect(pkg.dependencies ?? {}).toEqual({});
     for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);

@@ -33,6 +33,17 @@ export const MIN_LEASE_SECONDS = 15;
 export const MAX_LEASE_SECONDS = 60;
 /** How many blobs' last-seen state an adapter remembers (it saves a read per acquire). */
 const KNOWN_LIMIT = 1_000;
+/**
+ * An acquire whose token the record names is a retry of that grant only if
+ * the grant surely had not ended when the lease was taken again. Azure's
+ * `Date` has whole seconds, and the recorded expiry is an estimate of the
+ * service's clock: within this of it, the grant may have expired, and the
+ * acquire gets a new fence (a greater fence is always safe; a reused one is
+ * safe only for a grant that never ended).
+ */
+const RETRY_MARGIN_MS = 2_000;
+/** The record's fields of a grant, when there is none. */
+const NO_GRANT = { ttlMs: undefined, expiresAt: undefined, owner: undefined } as const;
 
 /** A blob's metadata as of an ETag. */
 export interface Known {
@@ -90,7 +101,8 @@ export class BlobLocks {
     const granted = { ttlMs: seconds * 1000, expiresAt: serverNow(leased) + seconds * 1000 };
 
     try {
-      return await this.#fence(blob, leaseId, holder, owner, leased.headers.get("etag") ?? "", granted, signal);
+      const etag = leased.headers.get("etag") ?? "";
+      return await this.#fence(blob, leaseId, holder, owner, etag, serverNow(leased), granted, signal);
     } catch (error) {
       // The lease is taken: whatever failed after it, the caller must treat
       // the acquire as possibly applied (the lock client then releases it).
@@ -110,20 +122,24 @@ export class BlobLocks {
     holder: string,
     owner: string | undefined,
     leaseEtag: string,
+    now: number,
     granted: { ttlMs: number; expiresAt: number },
     signal: AbortSignal | undefined,
   ): Promise<AdapterAcquireResult> {
-    // 2. The fence: already ours if the metadata names this lease (an earlier
-    //    attempt got this far), else the next one, written under the lease.
+    // 2. The fence: already ours if the metadata names this lease and its
+    //    grant had not ended (an earlier attempt got this far: the record is
+    //    rewritten with the expiry the retry's lease has), else the next one,
+    //    written under the lease. A release clears the name, an expiry ends
+    //    the grant: the same token acquiring again then gets a new fence.
     let etag = leaseEtag;
     for (let round = 0; round < ROUNDS; round++) {
       const remembered = this.#known.get(blob);
       const current = remembered && remembered.etag === etag ? remembered : await this.#read(blob, signal);
       if (!current) throw new BackendError(`lock blob ${blob} vanished while leased`, { maybeApplied: true });
-      if (current.record.holder === holder) return { ok: true, fence: current.record.fence, ...granted };
-
+      const retry = current.record.holder === holder && (current.record.expiresAt ?? 0) > now + RETRY_MARGIN_MS;
+      const fence = retry ? current.record.fence : current.record.fence + 1;
       // The guarded value's fields ride along: Set Blob Metadata replaces them all.
-      const record: LockRecord = { ...current.record, fence: current.record.fence + 1, holder, owner, ...granted };
+      const record: LockRecord = { ...current.record, fence, holder, owner, ...granted };
       if (!Number.isSafeInteger(record.fence)) {
         throw new BackendError(`fence of ${blob} exhausted the safe integers`, {
           maybeApplied: false,
@@ -200,6 +216,29 @@ export class BlobLocks {
   async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
     const blob = this.#blob(key);
     const leaseId = await leaseIdFor(token);
+    const holder = await holderTag(leaseId);
+
+    // 1. Clear the holder's name from the record, under the lease, so that
+    //    the same token acquiring again is not taken for a retry of this
+    //    grant. The fence is kept: it is the counter.
+    let current = this.#known.get(blob);
+    if (current?.record.holder !== holder) current = await this.#readWithLease(blob, signal);
+    if (current?.record.holder === holder) {
+      const record: LockRecord = { ...current.record, holder: undefined, ...NO_GRANT };
+      const written = await this.#blobs.writeRecord(blob, record, leaseId, undefined, signal);
+      if (!isSuccess(written)) {
+        if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
+          this.#known.delete(blob);
+          return { ok: false, reason: "not_held" };
+        }
+        throw answerError(written, `release the lease on ${blob}`, true);
+      }
+      const etag = written.headers.get("etag");
+      if (etag) this.#remember(blob, etag, record);
+    }
+    // 2. The lease. Also when the record does not name this token: an earlier
+    //    release may have cleared it and lost its lease release; Azure's
+    //    answer to the lease id decides.
     const answer = await this.#blobs.releaseLease(blob, leaseId, signal);
     if (isSuccess(answer)) return { ok: true };
     // Azure answers LeaseNotPresentWithLeaseOperation for a lease already

@@ -99,9 +99,10 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     ttl: { minMs: MIN_LEASE_SECONDS * 1000, maxMs: MAX_LEASE_SECONDS * 1000, granularityMs: 1000 },
     fencing: { native: false },
     pushWakeups: false,
-    // acquire: lease + fence write; extend: record write + lease. Each +1
-    // read when another instance wrote the key's record last (see docs).
-    requestsPerOperation: { acquire: 2, extend: 2, release: 1, inspect: 1 },
+    // acquire: lease + fence write; extend: record write + lease; release:
+    // record write (the holder's name cleared) + lease. Each +1 read when
+    // another instance wrote the key's record last (see docs).
+    requestsPerOperation: { acquire: 2, extend: 2, release: 2, inspect: 1 },
     // read: Get Blob; write: Put Blob under the lease (+1 read when this
     // instance did not grant the lease, or another write changed the blob).
     guardedValue: { maxBytes: AZURE_BLOB_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },

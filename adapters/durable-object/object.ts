@@ -108,6 +108,10 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
       answer = this.#grant({ ...holder, expiresAt: now + ttlMs }, ttlMs);
     } else if (!holder) {
       answer = this.#grant(this.#newHolder(token, ttlMs, owner, now), ttlMs);
+    } else if (waitMs > 0 && signal?.aborted) {
+      // The caller gave up while the body was read: queueing it now would
+      // hand the lock to a request nobody waits for (its abort event is past).
+      answer = { ok: false, reason: "cancelled" };
     } else if (waitMs > 0 && this.#queue.size < MAX_WAITERS) {
       const queued = new Promise<AcquireAnswer>((answerWaiter) => {
         const waiter = { token, ttlMs, owner, queuedAt: now, deadline: now + waitMs, answer: answerWaiter };

@@ -39,8 +39,10 @@ interface Holder {
  * adapter contract, for tests and for single-instance programs. Nothing is
  * shared between processes or isolates.
  *
- * Expired holders are dropped lazily on access; fence counters are kept per
- * key for the adapter's lifetime so fences never go backwards.
+ * Only held keys take memory: a released key is forgotten at once, expired
+ * holders are swept whenever the map has doubled since the last sweep
+ * (amortised O(1) per acquire). Fences come from one counter for the whole
+ * adapter, so they rise per key without remembering any key.
  *
  * @example
  * ```ts
@@ -51,8 +53,16 @@ interface Holder {
 export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
   const now = options.now ?? Date.now;
   const holders = new Map<string, Holder>();
-  const fences = new Map<string, number>();
+  // Guarded values outlive their locks (never swept): a value is deleted only by its holder.
   const values = new Map<string, Value>();
+  let lastFence = 0;
+  let sweepAt = 1_024;
+
+  const sweep = () => {
+    const at = now();
+    for (const [key, holder] of holders) if (holder.expiresAt <= at) holders.delete(key);
+    sweepAt = Math.max(1_024, 2 * holders.size);
+  };
 
   const current = (key: string): Holder | undefined => {
     const holder = holders.get(key);
@@ -85,10 +95,10 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
         return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
       }
       if (holder) return { ok: false, reason: "held", retryAfterMs: holder.expiresAt - now() };
-      const fence = (fences.get(key) ?? 0) + 1;
-      fences.set(key, fence);
+      const fence = ++lastFence;
       const expiresAt = now() + ttlMs;
       holders.set(key, { token, fence, expiresAt, owner });
+      if (holders.size >= sweepAt) sweep();
       return { ok: true, fence, ttlMs, expiresAt };
     },
 

@@ -14,10 +14,13 @@ import {
  * and unreadable bodies alike as `UpstashError` with only a message, so the
  * message is what there is to classify.
  */
-export function upstashFailure(cause: unknown, what: string): EdgelockError {
+export function upstashFailure(thrown: unknown, what: string): EdgelockError {
+  let cause = thrown;
   if (cause instanceof Base) return cause;
   if (!(cause instanceof Error) || !cause.name.startsWith("Upstash")) return fetchFailure(cause, what);
   const message = redisMessage(cause);
+  // The echoed command carries the owner token: keep the error, not the echo.
+  if (message !== cause.message) cause = withoutEcho(cause, message);
   if (/\b(unauthori[sz]ed|forbidden|NOAUTH|WRONGPASS|NOPERM)\b/i.test(message)) {
     return new BackendRejectedError(`Upstash refused ${what}: ${message}`, { cause });
   }
@@ -43,6 +46,12 @@ export function isNoScript(error: unknown): boolean {
 function redisMessage(error: Error): string {
   const echo = error.message.indexOf(", command was: ");
   return echo === -1 ? error.message : error.message.slice(0, echo);
+}
+
+function withoutEcho(error: Error, message: string): Error {
+  const copy = new Error(message);
+  copy.name = error.name;
+  return copy;
 }
 
 /** An answer the adapter cannot read: the script ran (or may have), so the outcome is unknown. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { leaseSeconds } from "../../adapters/azure-blob/blob-locks.js";
 import { azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
-import { BackendError, createLocker, InvalidArgumentError, newToken } from "../../src/index.js";
+import { BackendError, createLocker, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
 import { CONTAINER, useAzurite } from "./azure-blob-fixture.js";
 
@@ -127,7 +127,7 @@ describe("azure-blob specifics", () => {
     expect((await a.release({ key, token })).ok).toBe(true);
   });
 
-  test("requests per operation: 2 per acquire and extend on a warm instance, 3 when another instance wrote the key last", async () => {
+  test("requests per operation: 2 per acquire, extend and release on a warm instance, 3 when another instance wrote the key last, whose fence the new one exceeds", async () => {
     const key = `cost:${newToken()}`;
     const one = wire();
     const two = wire();
@@ -137,26 +137,58 @@ describe("azure-blob specifics", () => {
     await a.acquire({ key, token: t1, ttlMs: 15_000 }); // warm-up: creates the blob
     await a.release({ key, token: t1 });
 
-    const count = async (w: ReturnType<typeof wire>, op: () => Promise<unknown>) => {
+    const count = async <T>(w: ReturnType<typeof wire>, op: () => Promise<T>): Promise<[number, T]> => {
       const before = w.state.requests;
-      await op();
-      return w.state.requests - before;
+      const result = await op();
+      return [w.state.requests - before, result];
+    };
+    const fenceOf = (result: Awaited<ReturnType<LockAdapter["acquire"]>>) => {
+      if (!result.ok) throw new Error("expected a grant");
+      return result.fence;
     };
     const t2 = newToken();
-    expect(await count(one, () => a.acquire({ key, token: t2, ttlMs: 15_000 }))).toBe(2);
-    expect(await count(one, () => a.extend({ key, token: t2, ttlMs: 15_000 }))).toBe(2);
+    const [acquired, grant2] = await count(one, () => a.acquire({ key, token: t2, ttlMs: 15_000 }));
+    expect(acquired).toBe(2);
+    expect((await count(one, () => a.extend({ key, token: t2, ttlMs: 15_000 })))[0]).toBe(2);
     // Another instance extending a lease it did not grant reads the metadata first.
-    expect(await count(two, () => b.extend({ key, token: t2, ttlMs: 15_000 }))).toBe(3);
-    expect(await count(one, () => a.release({ key, token: t2 }))).toBe(1);
+    expect((await count(two, () => b.extend({ key, token: t2, ttlMs: 15_000 })))[0]).toBe(3);
+    expect((await count(one, () => a.release({ key, token: t2 })))[0]).toBe(2);
+    // a's release wrote the record last: b's view is stale, so b reads it, and its fence follows a's grant.
     const t3 = newToken();
-    expect(await count(two, () => b.acquire({ key, token: t3, ttlMs: 15_000 }))).toBe(2); // b wrote it last
-    await b.release({ key, token: t3 });
+    const [stale3, grant3] = await count(two, () => b.acquire({ key, token: t3, ttlMs: 15_000 }));
+    expect(stale3).toBe(3);
+    expect(fenceOf(grant3)).toBeGreaterThan(fenceOf(grant2));
+    expect((await count(two, () => b.release({ key, token: t3 })))[0]).toBe(2);
     const t4 = newToken();
-    expect(await count(one, () => a.acquire({ key, token: t4, ttlMs: 15_000 }))).toBe(3); // a's view is stale
-    expect(await count(one, () => a.inspect(key))).toBe(1);
+    const [stale4, grant4] = await count(one, () => a.acquire({ key, token: t4, ttlMs: 15_000 }));
+    expect(stale4).toBe(3); // a's view is stale
+    expect(fenceOf(grant4)).toBeGreaterThan(fenceOf(grant3));
+    expect((await count(one, () => a.inspect(key)))[0]).toBe(1);
     const refused = newToken();
-    expect(await count(two, () => b.acquire({ key, token: refused, ttlMs: 15_000 }))).toBe(1);
-    await a.release({ key, token: t4 });
+    expect((await count(two, () => b.acquire({ key, token: refused, ttlMs: 15_000 })))[0]).toBe(1);
+    // Released from the instance that did not grant it, with a stale view: it reads first.
+    expect((await count(two, () => b.release({ key, token: t4 })))[0]).toBe(3);
+    expect(await a.inspect(key)).toEqual({ held: false });
+  });
+
+  test("the same token acquiring after its own release or expiry gets a new fence; a retry while it holds keeps it", async () => {
+    const key = `same-token:${newToken()}`;
+    const token = newToken();
+    const a = adapter();
+    const first = await a.acquire({ key, token, ttlMs: 15_000 });
+    const retry = await adapter().acquire({ key, token, ttlMs: 15_000 });
+    if (!first.ok || !retry.ok) throw new Error("expected grants");
+    expect(retry.fence).toBe(first.fence);
+    expect(await a.release({ key, token })).toEqual({ ok: true });
+    // The record keeps the fence and names no holder.
+    const blob = sdk().getContainerClient(CONTAINER).getBlobClient(blobName(key));
+    const metadata = (await blob.getProperties()).metadata ?? {};
+    expect(metadata.edgelockfence).toBe(String(first.fence));
+    expect(metadata.edgelockholder).toBeUndefined();
+    const again = await adapter().acquire({ key, token, ttlMs: 15_000 });
+    if (!again.ok) throw new Error("expected a grant");
+    expect(again.fence).toBe(first.fence + 1);
+    expect(await a.release({ key, token })).toEqual({ ok: true });
   });
 
   test("lease ids: a GUID carrying the token's 128 bits, the same for every retry", async () => {

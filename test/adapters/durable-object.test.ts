@@ -1,22 +1,65 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
+import { durableObjectAdapter, type LockObjectNamespace } from "../../adapters/durable-object/index.js";
 import { createLocker, type LockAdapter, newToken } from "../../src/index.js";
-import { describeConformance } from "../conformance/index.js";
+import { describeConformance, type Wire } from "../conformance/index.js";
+import { expectRequestCountCaseToFail, misdeclared } from "../conformance/misdeclared.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let shared: LockWorker | undefined;
 
+/** The namespace, with every call on its stubs (RPC or fetch) sent through `wire`: where requests really happen. */
+function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace {
+  return {
+    idFromName: (name) => namespace.idFromName(name),
+    get(id) {
+      const stub = namespace.get(id);
+      return {
+        acquire: (call) => wire.request(() => stub.acquire(call)),
+        extend: (call) => wire.request(() => stub.extend(call)),
+        release: (call) => wire.request(() => stub.release(call)),
+        inspect: () => wire.request(() => stub.inspect()),
+        cancel: (call) => wire.request(() => stub.cancel(call)),
+        readValue: () => wire.request(() => stub.readValue()),
+        writeValue: (call) => wire.request(() => stub.writeValue(call)),
+        fetch: (url, init) => wire.request(() => stub.fetch(url, init), init.signal ?? undefined),
+      };
+    },
+  };
+}
+
+const worker = () => {
+  if (!shared) throw new Error("the lock Worker is not started");
+  return shared;
+};
+
 describeConformance({
   name: "durable-object",
-  transport: "adapter",
-  async create() {
-    // One worker: every adapter the suite makes is another client of it.
-    shared ??= await startLockWorker();
-    return durableObjectAdapter({ namespace: shared.namespace });
+  sendsRetryAfter: true,
+  async setup() {
+    shared = await startLockWorker();
   },
+  create: (wire) => durableObjectAdapter({ namespace: countedNamespace(worker().namespace, wire) }),
   cleanup: () => shared?.stop(),
+});
+
+describe("durable-object: the request count is checked, not assumed", () => {
+  test("declaring no requests (each operation is one call on the stub) fails the suite's request-count case", async () => {
+    let own: LockWorker | undefined;
+    await expectRequestCountCaseToFail({
+      name: "durable-object declaring 0",
+      async setup() {
+        own = await startLockWorker();
+      },
+      create(wire) {
+        if (!own) throw new Error("the lock Worker is not started");
+        const adapter = durableObjectAdapter({ namespace: countedNamespace(own.namespace, wire) });
+        return misdeclared(adapter, { acquire: 0, extend: 0, release: 0, inspect: 0 });
+      },
+      cleanup: () => own?.stop(),
+    });
+  }, 60_000);
 });
 
 /** An adapter that counts the calls (RPC requests) made through it. */

@@ -144,41 +144,6 @@ describe("dynamodb adapter", () => {
     });
   });
 
-  test("latency: warm uncontended acquire, extend, inspect, release (printed)", async () => {
-    const a = adapter();
-    const key = `latency-${newToken()}`;
-    const samples = {
-      acquire: [] as number[],
-      extend: [] as number[],
-      inspect: [] as number[],
-      release: [] as number[],
-    };
-    const timed = async <T>(into: number[], operation: () => Promise<T>): Promise<T> => {
-      const start = performance.now();
-      const result = await operation();
-      into.push(performance.now() - start);
-      return result;
-    };
-    for (let i = 0; i < 110; i++) {
-      const token = newToken();
-      const warm = i < 10; // first requests pay for connection setup and SDK warm-up
-      const grant = await timed(warm ? [] : samples.acquire, () => a.acquire({ key, token, ttlMs: 10_000 }));
-      expect(grant.ok).toBe(true);
-      expect(await timed(warm ? [] : samples.extend, () => a.extend({ key, token, ttlMs: 10_000 }))).toMatchObject({
-        ok: true,
-      });
-      expect(await timed(warm ? [] : samples.inspect, () => a.inspect(key))).toMatchObject({ held: true });
-      expect(await timed(warm ? [] : samples.release, () => a.release({ key, token }))).toEqual({ ok: true });
-    }
-    const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    const rows = Object.entries(samples).map(([op, values]) => {
-      const sorted = [...values].sort((x, y) => x - y);
-      return `${op.padEnd(8)} p50 ${at(sorted, 0.5).toFixed(1)} ms  p95 ${at(sorted, 0.95).toFixed(1)} ms  (n=${sorted.length})`;
-    });
-    console.log(`DynamoDB Local, one request per operation:\n${rows.join("\n")}`);
-    for (const values of Object.values(samples)) expect(values).toHaveLength(100);
-  });
-
   test("createLockTable is idempotent and enables TTL on the cleanup attribute", async () => {
     await createLockTable(rawClient(), { table: TABLE });
     const ttl = await rawClient().send(new DescribeTimeToLiveCommand({ TableName: TABLE }));

@@ -1,37 +1,95 @@
 import { createLocker, type Locker, type LockerOptions } from "../../src/index.js";
 import type { AdapterCapabilities, LockAdapter } from "../../src/types.js";
-import { Transport } from "./transport.js";
+import { Transport, type Wire } from "./transport.js";
 
-/** What an adapter's test file hands to {@link describeConformance}. */
+export type { Wire } from "./transport.js";
+
+/**
+ * What an adapter's test file hands to {@link describeConformance}.
+ *
+ * The suite builds several independent adapter instances from one target, as
+ * separate processes of a deployment would have: one main instance, and one
+ * more per contender in every concurrency case. Each gets its own {@link Wire},
+ * where the suite counts the backend requests that instance sends and injects
+ * faults into its answers.
+ *
+ * ```ts
+ * describeConformance({
+ *   name: "postgres",
+ *   setup: async () => { db = await startPostgres(); },       // once: the backend
+ *   create: (wire) => postgresAdapter({ url: db.url, fetch: wire.fetch }), // per instance
+ *   cleanup: () => db.stop(),
+ * });
+ * ```
+ */
 export interface ConformanceTarget {
   /** Shown in test names. */
   readonly name: string;
+  /** Start the backend; called once, before the first {@link create}. */
+  setup?(): Promise<void> | void;
   /**
-   * Build the adapter under test against its real backend. Adapters that
-   * speak HTTP must send every request through `fetch`: the suite counts
-   * requests and injects network faults there.
+   * Build one adapter instance against the real backend, sharing nothing
+   * client-side with the others (no cache, batcher or client object). Route
+   * every backend request through `wire`: `wire.fetch` for an adapter over
+   * HTTP, `wire.request` around each call of an RPC stub or a user client's
+   * `fetch`, `wire.inProcess(adapter)` for an adapter that sends nothing.
+   * The suite holds the adapter to its declared `requestsPerOperation` as
+   * counted there.
    */
-  create(context: { fetch: typeof fetch }): LockAdapter | Promise<LockAdapter>;
-  /**
-   * Where the suite counts requests and injects faults: `"fetch"` (default)
-   * for adapters over HTTP; `"adapter"` for in-process adapters and RPC,
-   * where the adapter boundary stands in for the wire.
-   */
-  readonly transport?: "fetch" | "adapter";
+  create(wire: Wire): LockAdapter | Promise<LockAdapter>;
   /** Called once after the suite. */
   cleanup?(): Promise<void> | void;
+  /**
+   * `true` when every refusal of this adapter carries `retryAfterMs`: the suite
+   * then requires it, within bounds, on every refusal it sees. Without it the
+   * bounds still apply whenever a refusal carries one.
+   */
+  readonly sendsRetryAfter?: boolean;
+  /**
+   * For an adapter in front of a service (HTTP): backend requests the service
+   * has sent so far, counted on its side. The suite reports them per
+   * operation and per waiting acquire.
+   */
+  backendRequests?(): number;
 }
+
+/** One adapter instance and what the suite observes of it. */
+export interface Instance {
+  /** The adapter as the lock client sees it. */
+  readonly adapter: LockAdapter;
+  /** This instance's wire: its backend requests and injected faults. */
+  readonly transport: Transport;
+  /** Adapter calls made so far (acquire, extend, release, inspect). */
+  calls(): number;
+  /** Resolves once `count` adapter calls have been made in all: an ordering signal instead of a sleep. */
+  called(count: number): Promise<void>;
+  /** A lock client over this instance, in this run's namespace. */
+  locker(options?: Omit<LockerOptions, "adapter">): Locker;
+}
+
+/** How a concurrency case spreads its contenders over adapter instances. */
+export type Spread = "one instance" | "separate instances";
+export const SPREADS: readonly Spread[] = ["one instance", "separate instances"];
 
 /** Everything a group of conformance cases needs. */
 export interface Suite {
   readonly name: string;
+  readonly target: ConformanceTarget;
+  /** The main instance's wire. */
   readonly transport: Transport;
-  readonly mode: "fetch" | "adapter";
-  /** The adapter as the suite sees it (wrapped in adapter mode). */
+  /** The main instance's adapter. */
   adapter(): LockAdapter;
   capabilities(): AdapterCapabilities;
-  /** A lock client over the adapter, in this run's namespace. */
+  /** A lock client over the main instance, in this run's namespace. */
   locker(options?: Omit<LockerOptions, "adapter">): Locker;
+  /** The main instance. */
+  main(): Instance;
+  /** A freshly built instance, as another process would have. */
+  instance(): Promise<Instance>;
+  /** `n` instances for contenders: the main one `n` times, or `n` fresh ones. */
+  contenders(n: number, spread: Spread): Promise<Instance[]>;
+  /** This run's lock-client namespace. */
+  readonly namespace: string;
   /** A fresh key, unique to this run. */
   key(label?: string): string;
   /** The shortest TTL worth using in timing cases: at least the backend's minimum. */
@@ -42,24 +100,42 @@ export interface Suite {
   expiryWaitMs(grantedTtlMs: number): number;
 }
 
-export function createSuite(target: ConformanceTarget): Suite & { setup(): Promise<void>; teardown(): Promise<void> } {
-  const transport = new Transport();
-  const mode = target.transport ?? "fetch";
-  const run = `${target.name}-${Math.random().toString(36).slice(2, 8)}`;
+export function createSuite(target: ConformanceTarget): Suite & {
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  resetFaults(): void;
+} {
+  const namespace = `${target.name}-${Math.random().toString(36).slice(2, 8)}:`;
   let counter = 0;
-  let adapter: LockAdapter | undefined;
+  let main: Instance | undefined;
+  const built: Instance[] = [];
+
+  const build = async (): Promise<Instance> => {
+    const transport = new Transport();
+    const instance = observe(await target.create(transport), transport, namespace);
+    built.push(instance);
+    return instance;
+  };
 
   const suite = {
     name: target.name,
-    transport,
-    mode,
-    adapter(): LockAdapter {
-      if (!adapter) throw new Error("conformance suite not set up");
-      return adapter;
+    target,
+    namespace,
+    get transport() {
+      return suite.main().transport;
     },
+    main(): Instance {
+      if (!main) throw new Error("conformance suite not set up");
+      return main;
+    },
+    adapter: () => suite.main().adapter,
     capabilities: () => suite.adapter().capabilities,
-    locker: (options: Omit<LockerOptions, "adapter"> = {}) =>
-      createLocker({ namespace: `${run}:`, ...options, adapter: suite.adapter() }),
+    locker: (options: Omit<LockerOptions, "adapter"> = {}) => suite.main().locker(options),
+    instance: build,
+    async contenders(n: number, spread: Spread) {
+      if (spread === "one instance") return Array.from({ length: n }, () => suite.main());
+      return Promise.all(Array.from({ length: n }, build));
+    },
     key: (label = "k") => `${label}-${++counter}`,
     shortTtlMs: () => Math.max(suite.capabilities().ttl.minMs, 500),
     ttlMs: (multiple: number) => Math.min(suite.shortTtlMs() * multiple, suite.capabilities().ttl.maxMs),
@@ -68,13 +144,60 @@ export function createSuite(target: ConformanceTarget): Suite & { setup(): Promi
       return granted + (caps.clock === "client" ? caps.clockSkewMarginMs : 0) + caps.ttl.granularityMs + 250;
     },
     async setup() {
-      const created = await target.create({ fetch: transport.fetch });
-      adapter = mode === "adapter" ? transport.wrap(created) : created;
+      await target.setup?.();
+      main = await build();
+    },
+    resetFaults() {
+      for (const instance of built) instance.transport.reset();
     },
     async teardown() {
-      await adapter?.dispose?.();
+      for (const instance of built) await instance.adapter.dispose?.();
       await target.cleanup?.();
     },
   };
   return suite;
+}
+
+/** Count the adapter's calls, for ordering signals; everything else passes through. */
+function observe(adapter: LockAdapter, transport: Transport, namespace: string): Instance {
+  let calls = 0;
+  let waiters: { count: number; resolve: () => void }[] = [];
+  const count = <T>(result: Promise<T>): Promise<T> => {
+    calls++;
+    waiters = waiters.filter((waiter) => {
+      if (waiter.count > calls) return true;
+      waiter.resolve();
+      return false;
+    });
+    return result;
+  };
+  const observed: LockAdapter = {
+    capabilities: adapter.capabilities,
+    acquire: (request) => count(adapter.acquire(request)),
+    extend: (request) => count(adapter.extend(request)),
+    release: (request) => count(adapter.release(request)),
+    inspect: (key, options) => count(adapter.inspect(key, options)),
+    ...guarded(adapter, count),
+    ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
+  };
+  return {
+    adapter: observed,
+    transport,
+    calls: () => calls,
+    called: (n) => (calls >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ count: n, resolve }))),
+    locker: (options = {}) => createLocker({ namespace, ...options, adapter: observed }),
+  };
+}
+
+/** The optional guarded-value methods, counted like the others. */
+function guarded(
+  adapter: LockAdapter,
+  count: <T>(result: Promise<T>) => Promise<T>,
+): Pick<LockAdapter, "readValue" | "writeValue"> {
+  const { readValue, writeValue } = adapter;
+  if (!readValue || !writeValue) return {};
+  return {
+    readValue: (key, options) => count(readValue.call(adapter, key, options)),
+    writeValue: (request) => count(writeValue.call(adapter, request)),
+  };
 }

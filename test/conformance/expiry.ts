@@ -63,11 +63,40 @@ export function expiry(suite: Suite): void {
   );
 
   test.concurrent(
+    "a token that acquires again after its own lock expired gets a greater fence, on any instance",
+    async () => {
+      const k = `direct-expiry:${suite.key("same-token")}`;
+      const token = newToken();
+      const first = await suite.adapter().acquire({ key: k, token, ttlMs: suite.shortTtlMs() });
+      if (!first.ok) throw new Error("expected a grant");
+      await sleep(suite.expiryWaitMs(first.ttlMs));
+      expect(await suite.adapter().inspect(k)).toEqual({ held: false });
+      const again = await suite.adapter().acquire({ key: k, token, ttlMs: suite.shortTtlMs() });
+      if (!again.ok) throw new Error("expected the expired lock to be free");
+      // A retry may reuse a fence only while its token still holds the key.
+      expect(again.fence).toBeGreaterThan(first.fence);
+      await sleep(suite.expiryWaitMs(again.ttlMs));
+      const other = await suite.instance();
+      const third = await other.adapter.acquire({ key: k, token, ttlMs: suite.shortTtlMs() });
+      if (!third.ok) throw new Error("expected the expired lock to be free");
+      expect(third.fence).toBeGreaterThan(again.fence);
+      expect(await other.adapter.release({ key: k, token })).toEqual({ ok: true });
+    },
+    budget,
+  );
+
+  test.concurrent(
     "withLock extends the lease while the function outlives the TTL",
     async () => {
       const locker = suite.locker();
       const k = suite.key("auto-extend");
-      const ttlMs = suite.shortTtlMs();
+      const caps = suite.capabilities();
+      // An extend is sent a third of the way into the local deadline (TTL minus any skew margin) and must
+      // land before it: the TTL leaves room for a slow request of this run, on a loaded machine too.
+      const ttlMs = Math.min(
+        caps.ttl.maxMs,
+        Math.ceil(Math.max(suite.shortTtlMs(), 1_000 + caps.clockSkewMarginMs, 6 * suite.transport.slowMs())),
+      );
       let contenderSawFree = false;
       const result = await locker.withLock(
         k,

@@ -1,6 +1,5 @@
-import { afterAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import {
-  createLocker,
   InvalidArgumentError,
   type Lease,
   type Locker,
@@ -10,8 +9,8 @@ import {
   VersionConflictError,
 } from "../../src/index.js";
 import type { LockAdapter } from "../../src/types.js";
-import type { ConformanceTarget, Suite } from "./context.js";
-import { Transport } from "./transport.js";
+import type { Suite } from "./context.js";
+import type { Transport } from "./transport.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,30 +27,24 @@ interface Instance {
  * with its own transport (request counting, injected faults), as separate
  * deployments would.
  */
-export function guardedValue(suite: Suite, target: ConformanceTarget): void {
-  const namespace = `gv-${Math.random().toString(36).slice(2, 8)}:`;
+export function guardedValue(suite: Suite): void {
+  const namespace = suite.namespace;
   const made: Instance[] = [];
   const instance = async (): Promise<Instance> => {
-    const transport = new Transport();
-    const created = await target.create({ fetch: transport.fetch });
-    const adapter = suite.mode === "adapter" ? transport.wrap(created) : created;
+    const built = await suite.instance();
     const one: Instance = {
-      adapter,
-      transport,
-      locker: (options = {}) => createLocker({ namespace, ...options, adapter, backoff: { baseMs: 20, maxMs: 200 } }),
+      adapter: built.adapter,
+      transport: built.transport,
+      locker: (options = {}) => built.locker({ ...options, backoff: { baseMs: 20, maxMs: 200 } }),
     };
     made.push(one);
     return one;
   };
-  afterAll(async () => {
-    for (const one of made.splice(0)) await one.adapter.dispose?.();
-  }, 60_000);
 
   const caps = () => suite.capabilities().guardedValue;
   // Long enough that a loaded machine never lets a lease lapse mid-case.
   const ttl = () => suite.ttlMs(20);
-  // Counted on the wire in fetch mode; at the adapter boundary, one call.
-  const cost = (op: "read" | "write") => (suite.mode === "fetch" ? caps()?.requestsPerOperation[op] : 1);
+  const cost = (op: "read" | "write") => caps()?.requestsPerOperation[op];
   const key = (label: string) => suite.key(`gv-${label}`);
   const lease = async (locker: Locker, k: string, ttlMs = ttl()): Promise<Lease> => {
     const granted = await locker.acquire(k, { ttlMs, waitMs: 30_000 });

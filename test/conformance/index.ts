@@ -8,7 +8,7 @@ import { faults } from "./faults.js";
 import { guardedValue } from "./guarded-value.js";
 import { leases } from "./leases.js";
 
-export type { ConformanceTarget } from "./context.js";
+export type { ConformanceTarget, Wire } from "./context.js";
 
 /**
  * The one conformance suite every adapter passes against its real backend.
@@ -17,7 +17,7 @@ export type { ConformanceTarget } from "./context.js";
  *
  * @example
  * ```ts
- * describeConformance({ name: "memory", transport: "adapter", create: () => memoryAdapter() });
+ * describeConformance({ name: "upstash", setup: startRedis, create: (wire) => upstashAdapter({ url, token, fetch: wire.fetch }) });
  * ```
  */
 export function describeConformance(target: ConformanceTarget): void {
@@ -25,7 +25,7 @@ export function describeConformance(target: ConformanceTarget): void {
     const suite = createSuite(target);
     beforeAll(() => suite.setup(), 120_000);
     afterAll(() => suite.teardown(), 60_000);
-    afterEach(() => suite.transport.reset());
+    afterEach(() => suite.resetFaults());
 
     describe("adapter contract", () => adapterContract(suite));
     describe("leases", () => leases(suite));
@@ -33,6 +33,6 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("expiry", () => expiry(suite));
     describe("faults", () => faults(suite));
     describe("bad input", () => badInput(suite));
-    describe("guarded value", () => guardedValue(suite, target));
+    describe("guarded value", () => guardedValue(suite));
   });
 }

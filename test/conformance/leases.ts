@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { LockLostError } from "../../src/index.js";
-import type { Suite } from "./context.js";
+import { SPREADS, type Suite } from "./context.js";
 
 /** The lock client's leases and withLock over the adapter. */
 export function leases(suite: Suite): void {
@@ -21,7 +21,7 @@ export function leases(suite: Suite): void {
     expect(lease.signal.aborted).toBe(false);
     const state = await locker.inspect(k);
     expect(state).toMatchObject({ held: true, fence: lease.fence });
-    if (state.held && state.owner !== undefined) expect(state.owner).toBe("worker-1");
+    expect(state).toMatchObject({ held: true, owner: "worker-1" });
     await lease.release();
   });
 
@@ -77,32 +77,84 @@ export function leases(suite: Suite): void {
     expect(await locker.inspect(k)).toEqual({ held: false });
   });
 
-  test("withLock runs the function once among concurrent callers, releases, and tells losers", async () => {
-    const locker = suite.locker();
-    const k = suite.key("once");
-    let runs = 0;
-    const results = await Promise.all(
-      [1, 2, 3].map(() =>
-        locker.withLock(
-          k,
-          async (lease) => {
-            runs++;
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            return lease.fence;
-          },
-          { ttlMs: ttl() },
+  for (const spread of SPREADS) {
+    test(`withLock runs the function once among concurrent callers, releases, and tells losers (${spread})`, async () => {
+      const callers = await suite.contenders(3, spread);
+      const k = suite.key("once");
+      let runs = 0;
+      const results = await Promise.all(
+        callers.map((caller) =>
+          caller.locker().withLock(
+            k,
+            async (lease) => {
+              runs++;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              return lease.fence;
+            },
+            { ttlMs: ttl() },
+          ),
         ),
-      ),
-    );
-    expect(runs).toBe(1);
-    const ran = results.filter((r) => r.ran);
-    expect(ran).toHaveLength(1);
-    expect(results.filter((r) => !r.ran)).toEqual([
-      { ran: false, reason: "locked" },
-      { ran: false, reason: "locked" },
-    ]);
-    expect(ran[0]).toMatchObject({ ran: true, value: ran[0]?.ran ? ran[0].fence : -1 });
-    expect(await locker.inspect(k)).toEqual({ held: false });
+      );
+      expect(runs).toBe(1);
+      const ran = results.filter((r) => r.ran);
+      expect(ran).toHaveLength(1);
+      expect(results.filter((r) => !r.ran)).toEqual([
+        { ran: false, reason: "locked" },
+        { ran: false, reason: "locked" },
+      ]);
+      expect(await suite.locker().inspect(k)).toEqual({ held: false });
+    });
+
+    test(`withLock with a wait runs after the holder releases, and reports a timeout otherwise (${spread})`, async () => {
+      const [holding, waiting] = await suite.contenders(2, spread);
+      if (!holding || !waiting) throw new Error("expected two instances");
+      const k = suite.key("wait");
+      const holder = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
+      if (!holder) throw new Error("expected a lease");
+      let releaseStartedAt = Number.POSITIVE_INFINITY;
+      const calls = waiting.calls();
+      // Released once the waiter has asked, so the wait is real on every adapter.
+      const releasing = waiting.called(calls + 1).then(() => {
+        releaseStartedAt = Date.now();
+        return holder.release();
+      });
+      const waited = await waiting.locker().withLock(k, async (lease) => ({ at: Date.now(), fence: lease.fence }), {
+        ttlMs: ttl(),
+        waitMs: 10_000,
+      });
+      if (!waited.ran) throw new Error(`expected the function to run, got ${waited.reason}`);
+      expect(waited.value.fence).toBeGreaterThan(holder.fence);
+      // It ran only once the holder had started to release, never beside it.
+      expect(waited.value.at).toBeGreaterThanOrEqual(releaseStartedAt);
+      await releasing;
+      const blocker = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
+      if (!blocker) throw new Error("expected the lock to be free again");
+      const timedOut = await waiting.locker().withLock(k, async () => "ran", { ttlMs: ttl(), waitMs: 200 });
+      expect(timedOut).toEqual({ ran: false, reason: "timeout" });
+      await blocker.release();
+    });
+  }
+
+  test("lockers with different namespaces never see each other's locks, on one instance or two", async () => {
+    const other = await suite.instance();
+    const k = suite.key("namespaced");
+    const a = suite.main().locker({ namespace: `${suite.namespace}a:` });
+    const b = other.locker({ namespace: `${suite.namespace}b:` });
+    const sameB = suite.main().locker({ namespace: `${suite.namespace}b:` });
+    const leaseA = await a.tryAcquire(k, { ttlMs: ttl() });
+    if (!leaseA) throw new Error("expected a lease in namespace a");
+    const leaseB = await b.tryAcquire(k, { ttlMs: ttl() });
+    if (!leaseB) throw new Error("namespace b saw namespace a's lock");
+    expect(await sameB.tryAcquire(k, { ttlMs: ttl() })).toBeNull();
+    expect(await a.inspect(k)).toMatchObject({ held: true, fence: leaseA.fence });
+    expect(await b.inspect(k)).toMatchObject({ held: true, fence: leaseB.fence });
+    // And neither namespace's key is the bare key.
+    expect(await suite.locker().inspect(k)).toEqual({ held: false });
+    await leaseA.release();
+    expect(await a.inspect(k)).toEqual({ held: false });
+    expect(await sameB.inspect(k)).toMatchObject({ held: true, fence: leaseB.fence });
+    await leaseB.release();
+    expect(await b.inspect(k)).toEqual({ held: false });
   });
 
   test("withLock rethrows the function's error and still releases", async () => {
@@ -119,18 +171,5 @@ export function leases(suite: Suite): void {
       ),
     ).rejects.toBe(boom);
     expect(await locker.inspect(k)).toEqual({ held: false });
-  });
-
-  test("withLock with a wait runs after the holder releases, and reports a timeout otherwise", async () => {
-    const locker = suite.locker();
-    const k = suite.key("wait");
-    const holder = await locker.tryAcquire(k, { ttlMs: ttl() });
-    setTimeout(() => void holder?.release(), 150);
-    const waited = await locker.withLock(k, async () => "ran", { ttlMs: ttl(), waitMs: 5_000 });
-    expect(waited).toMatchObject({ ran: true, value: "ran" });
-    const blocker = await locker.tryAcquire(k, { ttlMs: ttl() });
-    const timedOut = await locker.withLock(k, async () => "ran", { ttlMs: ttl(), waitMs: 200 });
-    expect(timedOut).toEqual({ ran: false, reason: "timeout" });
-    await blocker?.release();
   });
 }

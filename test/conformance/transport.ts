@@ -1,19 +1,37 @@
 import type { LockAdapter } from "../../src/types.js";
 
 /**
- * The conformance suite's view of the wire: counts requests and injects the
- * faults a real network produces, while every request still reaches the real
- * backend.
+ * One adapter instance's view of the wire: counts the backend requests it
+ * really sends and injects the faults a real network produces, while every
+ * request still reaches the real backend. Each instance the suite builds gets
+ * its own, as each process of a deployment has its own network path.
  *
  * - a *lost response*: the request is delivered and applied, then the caller
  *   sees a network error instead of the answer;
  * - a *late response*: the answer arrives after the caller's timeout.
  */
-export class Transport {
-  /** Requests sent (fetch mode) or adapter calls made (adapter mode). */
+export interface Wire {
+  /** A `fetch` to hand to an adapter that speaks HTTP: each call is one request. */
+  readonly fetch: typeof fetch;
+  /**
+   * Send one backend request that is not a `fetch` of the adapter's own (an
+   * RPC call on a Durable Object stub, a user client's `fetch`): counted and
+   * faulted like a `fetch`.
+   */
+  request<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * For an adapter with no wire at all (in-process): faults are injected at
+   * the adapter boundary, and nothing is counted, because nothing is sent.
+   */
+  inProcess(adapter: LockAdapter): LockAdapter;
+}
+
+export class Transport implements Wire {
+  /** Backend requests sent through this wire. */
   requests = 0;
   /** Faults actually injected: tests assert on it, so a fault that never fired fails. */
   injected = 0;
+  #durations: number[] = [];
   #lose = 0;
   #delayMs = 0;
   #delayCount = 0;
@@ -22,6 +40,17 @@ export class Transport {
   reset(): void {
     this.#lose = 0;
     this.#delayCount = 0;
+  }
+
+  /**
+   * How long a slow request of this wire took, ms (the 95th percentile of all
+   * so far; a waiting acquire held open in the backend is one of the few
+   * above it): cases derive timing bounds from what the run measured rather
+   * than assume an idle machine.
+   */
+  slowMs(): number {
+    const sorted = [...this.#durations].sort((a, b) => a - b);
+    return sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0;
   }
 
   /** Lose the answers of the next `n` requests. */
@@ -35,17 +64,15 @@ export class Transport {
     this.#delayCount = n;
   }
 
-  /** A `fetch` to hand to an adapter. */
-  readonly fetch: typeof fetch = async (input, init) => {
-    const response = await this.#deliver(() => globalThis.fetch(input, init), init?.signal ?? undefined);
-    return response;
-  };
+  readonly fetch: typeof fetch = (input, init) =>
+    this.request(() => globalThis.fetch(input, init), init?.signal ?? undefined);
 
-  /**
-   * For adapters that do not speak `fetch` to their backend (in-process, or
-   * RPC to a Durable Object): count and fault at the adapter boundary.
-   */
-  wrap(adapter: LockAdapter): LockAdapter {
+  request<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.requests++;
+    return this.#deliver(send, signal);
+  }
+
+  inProcess(adapter: LockAdapter): LockAdapter {
     const through = <T>(operation: () => Promise<T>, signal?: AbortSignal) => this.#deliver(operation, signal);
     return {
       capabilities: adapter.capabilities,
@@ -59,12 +86,13 @@ export class Transport {
   }
 
   async #deliver<T>(send: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    this.requests++;
+    const started = performance.now();
     const answer = await send();
     if (answer instanceof Response) {
       // Let the whole answer arrive, so the backend is done with the request.
       await answer.clone().arrayBuffer();
     }
+    this.#durations.push(performance.now() - started);
     if (this.#lose > 0) {
       this.#lose--;
       this.injected++;

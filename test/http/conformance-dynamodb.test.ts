@@ -1,6 +1,6 @@
 import { createLockTable } from "../../adapters/dynamodb/index.js";
-import { httpAdapter } from "../../src/http/client.js";
-import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { type NodeService, startFromEnv } from "../../service/platforms/node.js";
 import { describeConformance } from "../conformance/index.js";
 import {
   DYNAMODB_LOCAL_CREDENTIALS,
@@ -14,6 +14,10 @@ const TOKEN = "conformance-token-dynamodb";
 const TABLE = "http-conformance";
 let ddb: DynamoDBLocal | undefined;
 let service: NodeService | undefined;
+const url = () => {
+  if (!service) throw new Error("the service is not started");
+  return service.url;
+};
 
 // A client-clock backend behind the service, configured only by environment
 // variables as the Lambda entry is: httpAdapter → loopback HTTP → the service
@@ -21,7 +25,8 @@ let service: NodeService | undefined;
 // DynamoDB Local.
 describeConformance({
   name: "http over dynamodb (Node entry)",
-  async create({ fetch }) {
+  sendsRetryAfter: true,
+  async setup() {
     ddb = await startDynamoDBLocal();
     const client = localClient(ddb.endpoint);
     await createLockTable(client, { table: TABLE });
@@ -39,10 +44,10 @@ describeConformance({
       EDGELOCK_MAX_KEY_BYTES: "384",
       PORT: "0",
     });
-    // As docs/http.md advises for a service over DynamoDB: the client knows the
-    // backend's margin, so its leases end that much early and its hints fit.
-    return httpAdapter({ url: service.url, token: TOKEN, fetch, clockSkewMarginMs: 100 });
   },
+  // As docs/http.md advises for a service over DynamoDB: the client knows the
+  // backend's margin, so its leases end that much early and its hints fit.
+  create: ({ fetch }) => httpAdapter({ url: url(), token: TOKEN, fetch, clockSkewMarginMs: 100 }),
   async cleanup() {
     await service?.close();
     await ddb?.stop();

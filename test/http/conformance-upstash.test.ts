@@ -1,18 +1,23 @@
-import { httpAdapter } from "../../src/http/client.js";
-import { type NodeService, startFromEnv } from "../../src/platforms/node.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { type NodeService, startFromEnv } from "../../service/platforms/node.js";
 import { describeConformance } from "../conformance/index.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 const TOKEN = "conformance-token-upstash";
 let upstash: UpstashFixture | undefined;
 let service: NodeService | undefined;
+const url = () => {
+  if (!service) throw new Error("the service is not started");
+  return service.url;
+};
 
 // The Node entry configured only by environment variables, as deployed:
 // httpAdapter → loopback HTTP → @hono/node-server → the service → the Upstash
 // adapter → the Upstash REST protocol → redis-server.
 describeConformance({
   name: "http over upstash (Node entry)",
-  async create({ fetch }) {
+  sendsRetryAfter: true,
+  async setup() {
     upstash = await startUpstash();
     service = await startFromEnv({
       EDGELOCK_BACKEND: "upstash",
@@ -23,8 +28,10 @@ describeConformance({
       EDGELOCK_MAX_KEY_BYTES: "384",
       PORT: "0",
     });
-    return httpAdapter({ url: service.url, token: TOKEN, fetch });
   },
+  create: ({ fetch }) => httpAdapter({ url: url(), token: TOKEN, fetch }),
+  // Counted by the REST endpoint in front of Redis: every request the service sent.
+  backendRequests: () => upstash?.requests() ?? 0,
   async cleanup() {
     await service?.close();
     await upstash?.stop();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createLockService } from "../../src/http/app.js";
-import { httpAdapter } from "../../src/http/client.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { createLockService } from "../../service/app.js";
+import { listen, type NodeService } from "../../service/platforms/node.js";
 import { memoryAdapter, newToken } from "../../src/index.js";
-import { listen, type NodeService } from "../../src/platforms/node.js";
 import { freePort } from "../support/ports.js";
 import { type Answer, call, sleep, streamOf } from "./helpers.js";
 

@@ -5,9 +5,9 @@ import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
+import { createAzureHandler } from "../../service/platforms/azure-functions.js";
+import { createLambdaHandler } from "../../service/platforms/lambda.js";
 import { newToken } from "../../src/index.js";
-import { createAzureHandler } from "../../src/platforms/azure-functions.js";
-import { createLambdaHandler } from "../../src/platforms/lambda.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import {
   DYNAMODB_LOCAL_CREDENTIALS,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { createLockService } from "../../src/http/app.js";
+import { createLockService } from "../../service/app.js";
 import { memoryAdapter } from "../../src/index.js";
 
 const TOKEN = "property-token-0001";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, test } from "vitest";
-import { DEV_TOKEN } from "../../src/http/env.js";
+import { DEV_TOKEN } from "../../service/env.js";
 import { freePort, waitForPort } from "../support/ports.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/start.mjs", import.meta.url));

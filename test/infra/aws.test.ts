@@ -13,7 +13,7 @@ import {
   EDGELOCK_DYNAMODB_TABLE,
   EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
-} from "../../src/http/env.js";
+} from "../../service/env.js";
 import {
   type CfnResource,
   type CfnTemplate,
@@ -23,7 +23,7 @@ import {
 } from "./support/cloudformation.js";
 import { envNamesReadBy, KNOWN_ENV_NAMES, localImportClosure, ROOT, readSource } from "./support/source.js";
 
-const LAMBDA_ENTRY = "src/platforms/lambda.ts";
+const LAMBDA_ENTRY = "service/platforms/lambda.ts";
 const full = readCloudFormation(join(ROOT, "infra/aws/template.yaml"));
 const tableOnly = readCloudFormation(join(ROOT, "infra/aws/table-only.yaml"));
 

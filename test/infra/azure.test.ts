@@ -9,11 +9,11 @@ import {
   EDGELOCK_BASE_PATH,
   EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
-} from "../../src/http/env.js";
+} from "../../service/env.js";
 import { type BicepResource, type BicepValue, isExpr, parseBicep } from "./support/bicep.js";
 import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource } from "./support/source.js";
 
-const AZURE_ENTRY = "src/platforms/azure-functions.ts";
+const AZURE_ENTRY = "service/platforms/azure-functions.ts";
 const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 const bicep = parseBicep(readSource("infra/azure/main.bicep"));
 const hostJson = JSON.parse(readSource("infra/azure/function/host.json")) as {

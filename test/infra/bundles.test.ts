@@ -46,7 +46,7 @@ describe("Azure Functions bundle", () => {
   it("builds from the Azure Functions entry, registering its routes with @azure/functions", async () => {
     const { outfile, bytes } = await bundle("azure", { outfile: join(outdir, "azure/index.mjs") });
     expect(bytes).toBeGreaterThan(0);
-    expect(relative(ROOT, join(ROOT, TARGETS.azure.entry))).toBe("src/platforms/azure-functions.ts");
+    expect(relative(ROOT, join(ROOT, TARGETS.azure.entry))).toBe("service/platforms/azure-functions.ts");
     expect(readSource(TARGETS.azure.entry)).toMatch(/from\s+["']@azure\/functions["']/);
     expect(outfile.endsWith(".mjs")).toBe(true);
   }, 60_000);

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { DURABLE_OBJECT_BINDING, DURABLE_OBJECT_CLASS } from "../../adapters/durable-object/index.js";
-import { EDGELOCK_API_TOKENS } from "../../src/http/env.js";
+import { EDGELOCK_API_TOKENS } from "../../service/env.js";
 import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource } from "./support/source.js";
 
 // The root wrangler.toml is the Cloudflare template; read it the way wrangler does.
@@ -43,7 +43,7 @@ describe("wrangler.toml (Cloudflare: Worker + lock Durable Object)", () => {
   });
 
   it("has a main entry that exports the class", () => {
-    expect(main).toBe("src/platforms/worker.ts");
+    expect(main).toBe("service/platforms/worker.ts");
     const source = readSource(main ?? "");
     const exported = new RegExp(
       `export\\s*(\\{[^}]*\\b${DURABLE_OBJECT_CLASS}\\b[^}]*\\}|class\\s+${DURABLE_OBJECT_CLASS}\\b)`,

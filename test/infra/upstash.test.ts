@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UPSTASH_REDIS_REST_TOKEN, UPSTASH_REDIS_REST_URL } from "../../src/http/env.js";
+import { UPSTASH_REDIS_REST_TOKEN, UPSTASH_REDIS_REST_URL } from "../../service/env.js";
 import { ROOT } from "./support/source.js";
 import { only, parseHcl, readTerraformModule } from "./support/terraform.js";
 

@@ -3,8 +3,10 @@
  * environment names (the test that spawns this starts them). Prints one JSON
  * line: the runtime and the failed checks.
  */
+import { neon, neonConfig } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
+import { postgresAdapter } from "../../adapters/postgres/index.js";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
 import { memoryAdapter } from "../../src/index.js";
 import { runScenario } from "./scenario.js";
@@ -15,6 +17,8 @@ const need = (name: string): string => {
   if (!value) throw new Error(`${name} is not set`);
   return value;
 };
+
+neonConfig.fetchEndpoint = need("NEON_HTTP_URL");
 
 const failures = [
   ...(await runScenario(memoryAdapter(), "memory")),
@@ -33,6 +37,7 @@ const failures = [
     azureBlobAdapter({ connectionString: need("AZURE_CONNECTION_STRING"), container: "bun", createContainer: true }),
     "azure-blob",
   )),
+  ...(await runScenario(postgresAdapter({ sql: neon(need("POSTGRES_URL")) }), "postgres")),
 ];
 const runtime = (globalThis as { Bun?: { version: string } }).Bun?.version;
 console.log(JSON.stringify({ runtime: runtime ? `bun ${runtime}` : "not bun", failures }));

@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
+import { createLockTable as createPostgresLockTable } from "../../adapters/postgres/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
+import { type NeonLocal, startNeonLocal } from "../support/postgres-neon.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 // The library on another runtime: Bun (from npm) runs the lock scenario
@@ -10,19 +12,26 @@ import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 let upstash: UpstashFixture;
 let ddb: DynamoDBLocal;
 let azurite: Azurite;
+let pg: NeonLocal;
 const TABLE = "bun-locks";
 
 beforeAll(async () => {
-  [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
+  [upstash, ddb, azurite, pg] = await Promise.all([
+    startUpstash(),
+    startDynamoDBLocal(),
+    startAzurite(),
+    startNeonLocal(),
+  ]);
   const client = localClient(ddb.endpoint);
   await createLockTable(client, { table: TABLE });
+  await createPostgresLockTable({ sql: pg.sql() });
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop()]);
+  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop()]);
 });
 
-test("on Bun: memory, Upstash, DynamoDB and Azure Blob adapters take, refuse, extend and release locks", async () => {
+test("on Bun: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take, refuse, extend and release locks", async () => {
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn("node_modules/.bin/bun", ["test/runtimes/bun-main.ts"], {
       env: {
@@ -32,6 +41,8 @@ test("on Bun: memory, Upstash, DynamoDB and Azure Blob adapters take, refuse, ex
         DYNAMODB_ENDPOINT: ddb.endpoint,
         DYNAMODB_TABLE: TABLE,
         AZURE_CONNECTION_STRING: azurite.connectionString,
+        POSTGRES_URL: pg.connectionString,
+        NEON_HTTP_URL: pg.http.url,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

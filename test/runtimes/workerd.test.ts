@@ -1,8 +1,10 @@
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLockTable } from "../../adapters/dynamodb/index.js";
+import { createLockTable as createPostgresLockTable } from "../../adapters/postgres/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
+import { type NeonLocal, startNeonLocal } from "../support/postgres-neon.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 import { bundleWorker } from "../support/worker-bundle.js";
 
@@ -10,14 +12,17 @@ import { bundleWorker } from "../support/worker-bundle.js";
 // workerd/worker/browser export conditions, no Node compatibility flag): the
 // same lock scenario as on Bun, against the same real backends.
 const WORKER = `
+import { neon, neonConfig } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "./adapters/azure-blob/index.ts";
 import { dynamodbAdapter } from "./adapters/dynamodb/index.ts";
+import { postgresAdapter } from "./adapters/postgres/index.ts";
 import { upstashAdapter } from "./adapters/upstash/index.ts";
 import { memoryAdapter } from "./src/index.ts";
 import { runScenario } from "./test/runtimes/scenario.ts";
 
 export default {
   async fetch(request, env) {
+    neonConfig.fetchEndpoint = env.NEON_HTTP_URL;
     const failures = [
       ...(await runScenario(memoryAdapter(), "memory")),
       ...(await runScenario(upstashAdapter({ url: env.UPSTASH_URL, token: env.UPSTASH_TOKEN }), "upstash")),
@@ -31,6 +36,7 @@ export default {
       ...(await runScenario(azureBlobAdapter({
         connectionString: env.AZURE_CONNECTION_STRING, container: "workerd-runtime", createContainer: true,
       }), "azure-blob")),
+      ...(await runScenario(postgresAdapter({ sql: neon(env.POSTGRES_URL) }), "postgres")),
     ];
     return Response.json({ failures });
   },
@@ -40,12 +46,19 @@ export default {
 let upstash: UpstashFixture;
 let ddb: DynamoDBLocal;
 let azurite: Azurite;
+let pg: NeonLocal;
 let mf: Miniflare;
 const TABLE = "workerd-locks";
 
 beforeAll(async () => {
-  [upstash, ddb, azurite] = await Promise.all([startUpstash(), startDynamoDBLocal(), startAzurite()]);
+  [upstash, ddb, azurite, pg] = await Promise.all([
+    startUpstash(),
+    startDynamoDBLocal(),
+    startAzurite(),
+    startNeonLocal(),
+  ]);
   await createLockTable(localClient(ddb.endpoint), { table: TABLE });
+  await createPostgresLockTable({ sql: pg.sql() });
   const script = await bundleWorker(WORKER);
   mf = new Miniflare({
     modules: true,
@@ -57,6 +70,8 @@ beforeAll(async () => {
       DYNAMODB_ENDPOINT: ddb.endpoint,
       DYNAMODB_TABLE: TABLE,
       AZURE_CONNECTION_STRING: azurite.connectionString,
+      POSTGRES_URL: pg.connectionString,
+      NEON_HTTP_URL: pg.http.url,
     },
   });
   await mf.ready;
@@ -64,10 +79,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose();
-  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop()]);
+  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop()]);
 });
 
-test("in workerd: memory, Upstash, DynamoDB and Azure Blob adapters take, refuse, extend and release locks", async () => {
+test("in workerd: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take, refuse, extend and release locks", async () => {
   const response = await mf.dispatchFetch("http://worker/");
   const text = await response.text();
   expect(response.status, text).toBe(200);

@@ -8,14 +8,14 @@ import {
 } from "../../adapters/durable-object/index.js";
 import { freePort, waitForPort } from "./ports.js";
 
-const ENTRY = fileURLToPath(new URL("../../src/platforms/worker.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../../service/platforms/worker.ts", import.meta.url));
 /** Kept in step with `compatibility_date` and `compatibility_flags` in wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
 
 /** Options of {@link startLockWorker}. */
 export interface LockWorkerOptions {
-  /** Worker entry to bundle. Default: `src/platforms/worker.ts`, as wrangler.toml says. */
+  /** Worker entry to bundle. Default: `service/platforms/worker.ts`, as wrangler.toml says. */
   readonly entry?: string;
   /** Plain-text bindings (vars and secrets), e.g. `{ EDGELOCK_API_TOKENS: "t1" }`. */
   readonly bindings?: Record<string, string>;

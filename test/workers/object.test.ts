@@ -120,6 +120,26 @@ describe("LockDurableObject in workerd", () => {
     expect(await adapter.inspect(k)).toEqual({ held: false });
   });
 
+  test("a caller that aborted while the object was still reading its body is never queued", async () => {
+    const k = key("aborted-early");
+    const holder = newToken();
+    await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
+    const stub = stubFor(k);
+    const token = newToken();
+    // The request reaches the object's fetch with its signal already aborted,
+    // as when the caller gives up while the object awaits the body.
+    const body = JSON.stringify({ token, ttlMs: 30_000, waitMs: 2_000 });
+    const answered = runInDurableObject<LockDurableObject, unknown>(stub, (object) => {
+      const gone = AbortSignal.abort(new Error("caller went away"));
+      return object.fetch(new Request(WAIT_URL, { method: "POST", body, signal: gone })).then((r) => r.json());
+    });
+    await sleep(100);
+    expect(await (stub as unknown as LockObjectStub).cancel({ token })).toEqual({ cancelled: false });
+    expect(await answered).toEqual({ ok: false, reason: "cancelled" });
+    expect(await adapter.release({ key: k, token: holder })).toEqual({ ok: true });
+    expect(await adapter.inspect(k)).toEqual({ held: false });
+  });
+
   test("hand-off inside workerd: 20 queued waiters, one request each, FIFO, latency measured", async () => {
     const k = key("latency");
     const holder = newToken();

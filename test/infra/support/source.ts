@@ -1,17 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV } from "../../../src/http/env.js";
+import { ENV } from "../../../service/env.js";
 
 /** Repository root. */
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export const readSource = (path: string): string => readFileSync(join(ROOT, path), "utf8");
 
-const ENV_FILE = "src/http/env.ts";
+const ENV_FILE = "service/env.ts";
 
 /**
- * `entry` and every file under `src/` it reaches through relative imports,
+ * `entry` and every file under `service/` and `src/` it reaches through relative imports,
  * as repository-relative paths. Adapters are left out: they take their
  * settings as options, never from the environment.
  */
@@ -27,7 +27,7 @@ export function localImportClosure(entry: string): string[] {
       const specifier = match[1] ?? match[2];
       if (specifier === undefined) continue;
       const target = relative(ROOT, resolve(ROOT, dirname(path), specifier.replace(/\.js$/, ".ts")));
-      if (target.startsWith("src/") && existsSync(join(ROOT, target))) visit(target);
+      if ((target.startsWith("service/") || target.startsWith("src/")) && existsSync(join(ROOT, target))) visit(target);
     }
   };
   visit(entry);
@@ -35,7 +35,7 @@ export function localImportClosure(entry: string): string[] {
 }
 
 /**
- * Environment variable names (values of `ENV` in `src/http/env.ts`) that the
+ * Environment variable names (values of `ENV` in `service/env.ts`) that the
  * entry point and the code it imports read: by constant (`EDGELOCK_API_TOKENS`),
  * by `ENV.apiTokens`, or by the literal name.
  */

@@ -6,8 +6,8 @@
  */
 import type { Hono } from "hono";
 import { durableObjectAdapter, type LockObjectNamespace } from "../../adapters/durable-object/index.js";
-import { createLockService } from "../http/app.js";
-import { serviceOptionsFromEnv } from "../http/config.js";
+import { createLockService } from "../app.js";
+import { serviceOptionsFromEnv } from "../options-from-env.js";
 
 export { LockDurableObject } from "../../adapters/durable-object/object.js";
 

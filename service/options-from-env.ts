@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from "../errors.js";
-import type { LockAdapter } from "../types.js";
-import type { LockServiceOptions } from "./app.js";
+import { InvalidArgumentError } from "../src/errors.js";
+import type { LockAdapter } from "../src/types.js";
 import { EDGELOCK_API_TOKENS, EDGELOCK_BASE_PATH, EDGELOCK_MAX_KEY_BYTES, EDGELOCK_MAX_WAIT_MS } from "./env.js";
+import type { LockServiceOptions } from "./options.js";
 
 /** Environment variables as every platform exposes them: strings or absent. */
 export type ServiceEnv = Readonly<Record<string, unknown>>;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "../errors.js";
-import type { ServiceEnv } from "../http/config.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import type { ServiceEnv } from "../options-from-env.js";
 
 /** A required, non-empty string variable. */
 export function required(env: ServiceEnv, name: string, why: string): string {

@@ -1,4 +1,5 @@
-import { type BodyLimits, MAX_BODY_BYTES, WAITED_HEADER } from "./contract.js";
+import { MAX_BODY_BYTES, WAITED_HEADER } from "../adapters/http/contract.js";
+import type { BodyLimits } from "./requests.js";
 
 type Json = { readonly [name: string]: unknown };
 

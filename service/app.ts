@@ -1,22 +1,27 @@
 /**
- * The HTTP lock service: the v1 contract over any {@link LockAdapter}, as a
- * Hono app built from web standards only. Mount it on a Worker, a Lambda,
- * an Azure Function or a Node server (see `src/platforms/`).
+ * The HTTP lock service: the v1 contract over any lock adapter, as a Hono
+ * app built from web standards only. Mount it on a Worker, a Lambda, an
+ * Azure Function or a Node server (see `service/platforms/`).
  *
  * @module
  */
 import { type Context, Hono } from "hono";
-import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError } from "../errors.js";
-import { newToken } from "../token.js";
-import type { LockAdapter } from "../types.js";
-import { MAX_DURATION_MS, validateDuration } from "../validate.js";
-import { createAuthenticator, type Principal, parseTokens, type TokenGrant } from "./auth.js";
 import {
-  type BodyLimits,
-  DEFAULT_MAX_KEY_BYTES,
   DEFAULT_MAX_WAIT_MS,
   type ErrorBody,
   type GrantBody,
+  type StateBody,
+  WAITED_HEADER,
+} from "../adapters/http/contract.js";
+import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError } from "../src/errors.js";
+import { newToken } from "../src/token.js";
+import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
+import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
+import { openApiDocument } from "./openapi.js";
+import type { LockServiceOptions } from "./options.js";
+import {
+  type BodyLimits,
+  DEFAULT_MAX_KEY_BYTES,
   LONGEST_MAX_KEY_BYTES,
   parseAcquire,
   parseExtend,
@@ -25,42 +30,8 @@ import {
   parseRelease,
   RequestError,
   readBody,
-  type StateBody,
-  WAITED_HEADER,
-} from "./contract.js";
-import { openApiDocument } from "./openapi.js";
+} from "./requests.js";
 import { acquireWithWait, Waiters } from "./wait.js";
-
-export { parseTokens, type TokenGrant } from "./auth.js";
-export { type ServiceEnv, serviceOptionsFromEnv } from "./config.js";
-export * from "./env.js";
-
-/** Options of {@link createLockService}. */
-export interface LockServiceOptions {
-  /** The backend every lock lives in. */
-  readonly adapter: LockAdapter;
-  /**
-   * Accepted bearer tokens: the `EDGELOCK_API_TOKENS` syntax
-   * (`token[=tenant[/prefix]]`, comma-separated) or parsed grants. None:
-   * every lock route answers 401 (fail closed).
-   */
-  readonly tokens: string | readonly TokenGrant[] | undefined;
-  /**
-   * Longest key, UTF-8 bytes. Default 256, as the v1 contract states; up to
-   * 384 so that a lock client's namespace (≤ 128 bytes) plus its longest key
-   * fits, since `createLocker({ namespace })` sends both as one key.
-   */
-  readonly maxKeyBytes?: number;
-  /** Longest server-side wait one acquire may ask for, ms. Default 30 000. */
-  readonly maxWaitMs?: number;
-  /** Path the service is mounted under, e.g. `"/api"`. Default `""`. */
-  readonly basePath?: string;
-  /**
-   * Receives backend failures and unexpected errors (answered 503 / 500
-   * without detail). Default `console.error`.
-   */
-  readonly onError?: (error: unknown) => void;
-}
 
 type Operation = "acquire" | "extend" | "release" | "inspect";
 
@@ -152,15 +123,12 @@ export function createLockService(options: LockServiceOptions): Hono {
       case "acquire": {
         const request = parseAcquire(parseJson(await body(c)), limits);
         const token = request.token ?? newToken();
-        const result = await waiters.run(backendKey, token, signal, (waitSignal) =>
-          acquireWithWait(adapter, {
-            key: backendKey,
-            token,
-            ttlMs: request.ttlMs,
-            waitMs: request.waitMs ?? 0,
-            owner: request.owner,
-            signal: waitSignal,
-          }),
+        const result = await waiters.run(backendKey, token, (wait) =>
+          acquireWithWait(
+            adapter,
+            { key: backendKey, token, ttlMs: request.ttlMs, waitMs: request.waitMs ?? 0, owner: request.owner, signal },
+            wait,
+          ),
         );
         if (!result.ok) {
           const retryAfterMs =
@@ -187,7 +155,9 @@ export function createLockService(options: LockServiceOptions): Hono {
       }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
-        await waiters.withdraw(backendKey, request.token);
+        // Marks this instance's waits of the token; a push backend's release
+        // also withdraws the token from its own queue.
+        waiters.withdraw(backendKey, request.token);
         const result = await adapter.release({ key: backendKey, token: request.token, signal });
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json({ released: true }, 200, NO_STORE);

@@ -1,12 +1,12 @@
 // Latency of the lock service through httpAdapter on loopback, per operation:
-// node_modules/.bin/tsx test/http/measure-latency.ts
-// (Not a test: vitest only picks up *.test.ts.)
+// npx tsx bench/latency/http.ts
+// Measures only, so it lives in bench/ and not among the tests.
 
-import { createLockService } from "../../src/http/app.js";
-import { httpAdapter } from "../../src/http/client.js";
+import { httpAdapter } from "../../adapters/http/index.js";
+import { createLockService } from "../../service/app.js";
+import { listen } from "../../service/platforms/node.js";
 import { createLocker, memoryAdapter } from "../../src/index.js";
-import { listen } from "../../src/platforms/node.js";
-import { startLockWorker } from "../support/miniflare.js";
+import { startLockWorker } from "../../test/support/miniflare.js";
 
 const N = 300;
 const pct = (xs: number[], p: number) =>

@@ -2,11 +2,11 @@
  * Latency of the Azure Blob adapter against a local Azurite, per operation,
  * uncontended, warm (after the blob exists). Not a test: run it by hand.
  *
- *   npx tsx test/adapters/azure-blob-latency.ts [iterations]
+ *   npx tsx bench/latency/azure-blob.ts [iterations]
  */
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { newToken } from "../../src/index.js";
-import { startAzurite } from "../support/azurite.js";
+import { startAzurite } from "../../test/support/azurite.js";
 
 const iterations = Number(process.argv[2] ?? 200);
 const azurite = await startAzurite();

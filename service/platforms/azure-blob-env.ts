@@ -1,7 +1,7 @@
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
-import type { ServiceEnv } from "../http/config.js";
-import { EDGELOCK_AZURE_CONNECTION_STRING, EDGELOCK_AZURE_CONTAINER } from "../http/env.js";
-import type { LockAdapter } from "../types.js";
+import type { LockAdapter } from "../../src/types.js";
+import { EDGELOCK_AZURE_CONNECTION_STRING, EDGELOCK_AZURE_CONTAINER } from "../env.js";
+import type { ServiceEnv } from "../options-from-env.js";
 import { required } from "./backend-env.js";
 
 /**

@@ -10,9 +10,9 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import type { Hono } from "hono";
-import { createLockService } from "../http/app.js";
-import { type ServiceEnv, serviceOptionsFromEnv } from "../http/config.js";
-import { EDGELOCK_BASE_PATH } from "../http/env.js";
+import { createLockService } from "../app.js";
+import { EDGELOCK_BASE_PATH } from "../env.js";
+import { type ServiceEnv, serviceOptionsFromEnv } from "../options-from-env.js";
 import { azureBlobFromEnv } from "./azure-blob-env.js";
 
 /** An Azure Functions HTTP handler. */

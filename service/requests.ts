@@ -1,56 +1,12 @@
 /**
- * The v1 wire contract: request validation and the JSON shapes of answers.
- * Shared by the service (`app.ts`) and its client (`client.ts`) so both
- * sides agree on every limit.
+ * Request validation of the v1 contract: keys, bodies and their limits,
+ * refusing anything else with a 4xx {@link RequestError}. The shapes
+ * themselves are the wire contract in `adapters/http/contract.ts`.
  *
  * @module
  */
-import { MAX_DURATION_MS, MAX_KEY_BYTES, MAX_NAMESPACE_BYTES, utf8Length, validateOwner } from "../validate.js";
-
-/** Largest request body, bytes. */
-export const MAX_BODY_BYTES = 16 * 1024;
-/** Default ceiling of a server-side wait, ms. */
-export const DEFAULT_MAX_WAIT_MS = 30_000;
-/** Owner tokens as the lock client makes them: 128 bits, base64url, unpadded. */
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
-/** Response header: how long the service queued a granted acquire, ms. */
-export const WAITED_HEADER = "Edgelock-Waited-Ms";
-
-/** Body of `POST /v1/locks/{key}/acquire`. `token` is an optional extension. */
-export interface AcquireBody {
-  readonly ttlMs: number;
-  readonly waitMs?: number;
-  readonly owner?: string;
-  /** Client-proposed owner token, so a retry after a lost answer is recognised. */
-  readonly token?: string;
-}
-
-/** 200 answer of acquire and extend. */
-export interface GrantBody {
-  readonly key: string;
-  readonly token: string;
-  readonly fence: number;
-  readonly expiresAt: number;
-  readonly ttlMs: number;
-}
-
-/** 200 answer of `GET /v1/locks/{key}`. */
-export type StateBody =
-  | {
-      readonly key: string;
-      readonly held: true;
-      readonly fence: number;
-      readonly expiresAt: number;
-      readonly owner?: string;
-    }
-  | { readonly key: string; readonly held: false };
-
-/** Every error answer. */
-export interface ErrorBody {
-  readonly error: string;
-  readonly message?: string;
-  readonly retryAfterMs?: number;
-}
+import { type AcquireBody, MAX_BODY_BYTES, TOKEN_PATTERN } from "../adapters/http/contract.js";
+import { MAX_DURATION_MS, MAX_KEY_BYTES, MAX_NAMESPACE_BYTES, utf8Length, validateOwner } from "../src/validate.js";
 
 /** A request the contract refuses: becomes a 4xx JSON answer. */
 export class RequestError extends Error {

@@ -1,6 +1,6 @@
 /**
  * Node entry point: the lock service on `@hono/node-server`, over the
- * backend `EDGELOCK_BACKEND` names. Run `node dist/src/platforms/node.js`
+ * backend `EDGELOCK_BACKEND` names. Run `node dist/service/platforms/node.js`
  * after `npm run build`; every setting comes from the environment (see
  * `docs/http.md`).
  *
@@ -10,17 +10,11 @@ import { pathToFileURL } from "node:url";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import { memoryAdapter } from "../../adapters/memory/index.js";
-import { InvalidArgumentError } from "../errors.js";
-import { createLockService } from "../http/app.js";
-import { serviceOptionsFromEnv } from "../http/config.js";
-import {
-  EDGELOCK_BACKEND,
-  EDGELOCK_HOST,
-  PORT,
-  UPSTASH_REDIS_REST_TOKEN,
-  UPSTASH_REDIS_REST_URL,
-} from "../http/env.js";
-import type { LockAdapter } from "../types.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import type { LockAdapter } from "../../src/types.js";
+import { createLockService } from "../app.js";
+import { EDGELOCK_BACKEND, EDGELOCK_HOST, PORT, UPSTASH_REDIS_REST_TOKEN, UPSTASH_REDIS_REST_URL } from "../env.js";
+import { serviceOptionsFromEnv } from "../options-from-env.js";
 import { required } from "./backend-env.js";
 
 type Env = Readonly<Record<string, string | undefined>>;

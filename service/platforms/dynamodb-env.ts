@@ -1,11 +1,7 @@
 import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
-import type { ServiceEnv } from "../http/config.js";
-import {
-  EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
-  EDGELOCK_DYNAMODB_ENDPOINT,
-  EDGELOCK_DYNAMODB_TABLE,
-} from "../http/env.js";
-import type { LockAdapter } from "../types.js";
+import type { LockAdapter } from "../../src/types.js";
+import { EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS, EDGELOCK_DYNAMODB_ENDPOINT, EDGELOCK_DYNAMODB_TABLE } from "../env.js";
+import type { ServiceEnv } from "../options-from-env.js";
 import { required, wholeNumber } from "./backend-env.js";
 
 /**

@@ -9,8 +9,8 @@
  */
 import type { Hono } from "hono";
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
-import { createLockService } from "../http/app.js";
-import { type ServiceEnv, serviceOptionsFromEnv } from "../http/config.js";
+import { createLockService } from "../app.js";
+import { type ServiceEnv, serviceOptionsFromEnv } from "../options-from-env.js";
 import { dynamodbFromEnv } from "./dynamodb-env.js";
 
 /** A Lambda handler for any HTTP event source hono/aws-lambda understands. */

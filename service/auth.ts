@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../errors.js";
-import { validateNamespace } from "../validate.js";
+import { InvalidArgumentError } from "../src/errors.js";
+import { validateNamespace } from "../src/validate.js";
 
 /** One configured API token and what it may touch. */
 export interface TokenGrant {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BackendError, BackendRejectedError, fetchFailure, InvalidArgumentError } from "../errors.js";
+import { BackendError, BackendRejectedError, fetchFailure, InvalidArgumentError } from "../../src/errors.js";
 import type {
   AdapterAcquireResult,
   AdapterCallOptions,
@@ -14,8 +14,8 @@ import type {
   AdapterReleaseResult,
   LockAdapter,
   LockState,
-} from "../types.js";
-import { MAX_DURATION_MS, validateDuration } from "../validate.js";
+} from "../../src/types.js";
+import { MAX_DURATION_MS, validateDuration } from "../../src/validate.js";
 import { DEFAULT_MAX_WAIT_MS, WAITED_HEADER } from "./contract.js";
 
 /** Options of {@link httpAdapter}. */

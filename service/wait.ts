@@ -1,0 +1,116 @@
+import { LockAbortedError } from "../src/errors.js";
+import { pollDelay, sleep } from "../src/timing.js";
+import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../src/types.js";
+
+/**
+ * Server-side polling cadence for adapters that cannot push wake-ups. The
+ * floor bounds how often one waiter reaches the backend (at most 10 attempts
+ * a second), so a crowd of waiters on one key costs the backend's owner a
+ * known number of requests; the ceiling bounds how late a waiter notices a
+ * freed lock.
+ */
+export const POLL = { minMs: 100, baseMs: 100, maxMs: 500 } as const;
+
+/** An acquire outcome with how long the service queued it before the granting attempt. */
+export type WaitedResult = AdapterAcquireResult & { readonly waitedMs?: number | undefined };
+
+/** One waiting acquire, as {@link Waiters} tracks it. */
+export interface Wait {
+  /** Set by a release with the same token: the waiter must not end up holding the lock. */
+  withdrawn: boolean;
+}
+
+/**
+ * Acquire, waiting up to `request.waitMs` on the service's side. Push
+ * adapters wait inside the backend and are woken on release; others are
+ * polled with jittered backoff (at least {@link POLL}`.minMs` apart), never
+ * past the holder's expiry or the deadline. The same token is used
+ * throughout, so a grant from any attempt is the caller's.
+ *
+ * When the caller goes away (`signal` aborts) the wait stops: no further
+ * attempts, and nothing is released, because the caller may be retrying
+ * with the same token and that retry may already hold the lock. When a
+ * release with the same token withdrew the wait (`wait.withdrawn`), the
+ * caller gave the token up: a grant that raced the release is given back.
+ */
+export async function acquireWithWait(
+  adapter: LockAdapter,
+  request: AdapterAcquireRequest & { readonly signal: AbortSignal },
+  wait: Wait = { withdrawn: false },
+): Promise<WaitedResult> {
+  const waitMs = request.waitMs ?? 0;
+  if (adapter.capabilities.pushWakeups || waitMs === 0) {
+    const result = await adapter.acquire(adapter.capabilities.pushWakeups ? request : { ...request, waitMs: 0 });
+    return wait.withdrawn ? giveBack(adapter, request, result) : result;
+  }
+  const received = Date.now();
+  const deadline = received + waitMs;
+  for (let poll = 0; ; poll++) {
+    const sentAt = Date.now();
+    const result = await adapter.acquire({ ...request, waitMs: 0 });
+    if (wait.withdrawn) return giveBack(adapter, request, result);
+    // The TTL cannot have started before this attempt was sent.
+    if (result.ok) return { ...result, waitedMs: sentAt - received + (result.waitedMs ?? 0) };
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || request.signal.aborted) return result;
+    try {
+      const delay = Math.max(POLL.minMs, pollDelay(poll, result.retryAfterMs, remaining, POLL));
+      await sleep(Math.min(delay, remaining), request.signal);
+    } catch (error) {
+      // The caller hung up: it reads no answer, so the last refusal stands.
+      if (error instanceof LockAbortedError) return result;
+      throw error;
+    }
+    if (wait.withdrawn) return result;
+  }
+}
+
+/** A grant that raced a release with the same token goes back at once; the caller hears `held`. */
+async function giveBack(
+  adapter: LockAdapter,
+  request: AdapterAcquireRequest,
+  result: AdapterAcquireResult,
+): Promise<WaitedResult> {
+  if (!result.ok) return result;
+  await adapter.release({ key: request.key, token: request.token });
+  return { ok: false, reason: "held" };
+}
+
+/**
+ * Acquires waiting in this instance, by key and token, so that a release
+ * with the same token withdraws them: a caller that gave up (and released,
+ * as the lock client does after an abort) must not be granted the lock
+ * afterwards by a wait it abandoned. Several waits may share a token (a
+ * client's retry while its first request still waits); a release withdraws
+ * them all.
+ *
+ * Withdrawing only marks the waits: each one notices in its own request
+ * (after its current backend attempt or sleep), because Workers forbid one
+ * request to abort I/O that belongs to another.
+ */
+export class Waiters {
+  readonly #waiting = new Map<string, Set<Wait>>();
+
+  /** Run `acquire` as a withdrawable wait. */
+  async run<T>(key: string, token: string, acquire: (wait: Wait) => Promise<T>): Promise<T> {
+    const id = `${token}\u0000${key}`;
+    const wait: Wait = { withdrawn: false };
+    const waits = this.#waiting.get(id) ?? new Set<Wait>();
+    this.#waiting.set(id, waits);
+    waits.add(wait);
+    try {
+      return await acquire(wait);
+    } finally {
+      waits.delete(wait);
+      if (waits.size === 0 && this.#waiting.get(id) === waits) this.#waiting.delete(id);
+    }
+  }
+
+  /** Withdraw every wait of `token` on `key`; how many there were. */
+  withdraw(key: string, token: string): number {
+    const waits = this.#waiting.get(`${token}\u0000${key}`);
+    if (!waits) return 0;
+    for (const wait of waits) wait.withdrawn = true;
+    return waits.size;
+  }
+}

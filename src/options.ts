@@ -1,0 +1,146 @@
+/**
+ * The lock client's public interface and option types, in their own module
+ * so that the locker and `withLock` both depend on it and not on each other.
+ *
+ * @module
+ */
+import type { ValueRead } from "./guarded-value.js";
+import type { Lease } from "./lease.js";
+import type { BackoffOptions } from "./timing.js";
+import type { AdapterCapabilities, LockAdapter, LockState } from "./types.js";
+
+/** Options of {@link createLocker}. */
+export interface LockerOptions {
+  /** The backend. Swap it and nothing else changes. */
+  readonly adapter: LockAdapter;
+  /**
+   * Prepended to every key before it reaches the adapter, so that two apps
+   * sharing a backend never collide. Default `""`.
+   */
+  readonly namespace?: string;
+  /** TTL used when an operation names none, ms. Default 30 000. */
+  readonly defaultTtlMs?: number;
+  /** Default wait of {@link Locker.acquire}, ms. Default 10 000. */
+  readonly defaultWaitMs?: number;
+  /**
+   * Time limit of one backend request, ms. A request that exceeds it is
+   * treated as possibly applied and retried with the same owner token.
+   * Default 5 000.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Retries of one operation after a retryable backend failure. Default 2. */
+  readonly retries?: number;
+  /**
+   * Time limit of each whole operation (every call of the locker and of its
+   * leases: its requests, retries, backoff and any wait), ms. Default: none
+   * beyond the per-request limits (see the README's worst-case table). Set it
+   * below your platform's invocation limit, e.g. 2 500 under Lambda's default
+   * 3 s. A call's own `timeoutMs` overrides it.
+   */
+  readonly timeoutMs?: number;
+  /** Backoff between polls while waiting for a held lock. */
+  readonly backoff?: BackoffOptions;
+  /**
+   * Receives failures of clean-up work that runs after the caller already has
+   * its answer (releasing a lock that a failed or aborted acquire may have
+   * been granted). Default: `console.warn`.
+   */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/** Options every call takes. */
+export interface CallOptions {
+  /** Cancels the operation. */
+  readonly signal?: AbortSignal;
+  /** Time limit of the whole call, ms. Default: the locker's `timeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
+/** Options of {@link Locker.tryAcquire}. */
+export interface TryAcquireOptions extends CallOptions {
+  /** Lock TTL, ms. Default: the locker's `defaultTtlMs`. */
+  readonly ttlMs?: number;
+  /** Free-text description of the holder, shown by `inspect`. */
+  readonly owner?: string;
+}
+
+/** Options of {@link Locker.acquire}. */
+export interface AcquireOptions extends TryAcquireOptions {
+  /** Longest total wait for the lock, ms. Default: the locker's `defaultWaitMs`. */
+  readonly waitMs?: number;
+}
+
+/** Options of {@link Locker.withLock}. */
+export interface WithLockOptions extends AcquireOptions {
+  /**
+   * Longest wait for the lock, ms. Default `0`: try once, and report
+   * `{ ran: false, reason: "locked" }` if it is held (the run-once pattern).
+   */
+  readonly waitMs?: number;
+  /**
+   * Keep extending the lease while `fn` runs, each time a third of the TTL
+   * has passed. Default `true`. If an extension fails for good, the lease's
+   * signal aborts so `fn` can stop.
+   */
+  readonly autoExtend?: boolean;
+}
+
+/**
+ * Outcome of {@link Locker.withLock}: `fn` ran under the lock (its `value`,
+ * and the `fence` it ran with), or it did not run because the lock was held
+ * (`"locked"`, no wait asked) or still held when the wait ran out
+ * (`"timeout"`).
+ */
+export type WithLockResult<T> =
+  | { readonly ran: true; readonly value: T; readonly fence: number }
+  | { readonly ran: false; readonly reason: "locked" | "timeout" };
+
+/** The lock client. Build it with {@link createLocker}. */
+export interface Locker {
+  /** The adapter's declared capabilities. */
+  readonly capabilities: AdapterCapabilities;
+  /**
+   * Take the lock if it is free; `null` if someone else holds it.
+   *
+   * @example
+   * ```ts
+   * const lease = await locker.tryAcquire("nightly-report", { ttlMs: 60_000 });
+   * if (!lease) return; // another instance runs it
+   * try { await report(); } finally { await lease.release(); }
+   * ```
+   */
+  tryAcquire(key: string, options?: TryAcquireOptions): Promise<Lease | null>;
+  /**
+   * Wait up to `waitMs` for the lock. Throws {@link LockTimeoutError} when it
+   * is still held then, {@link LockAbortedError} when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * await using lease = await locker.acquire("invoice:42", { ttlMs: 30_000, waitMs: 5_000 });
+   * ```
+   */
+  acquire(key: string, options?: AcquireOptions): Promise<Lease>;
+  /**
+   * Run `fn` under the lock, released afterwards; by default the lease is
+   * extended while `fn` runs. Losers get `{ ran: false }`.
+   *
+   * @example
+   * ```ts
+   * const result = await locker.withLock("cron:cleanup", async (lease) => cleanup(lease.signal));
+   * if (!result.ran) console.log("another instance ran it");
+   * ```
+   */
+  withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
+  /** Who holds `key`, without needing its token. */
+  inspect(key: string, options?: CallOptions): Promise<LockState>;
+  /**
+   * The key's guarded value, its version and the fence of its writer, without
+   * needing a token. Write it with `lease.write`.
+   *
+   * @example
+   * ```ts
+   * const { value, version } = await locker.read<{ step: string }>("report:daily");
+   * ```
+   */
+  read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>>;
+}
