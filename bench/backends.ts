@@ -164,6 +164,22 @@ export const postgres: Backend = {
   },
 };
 
+export const etcd: Backend = {
+  name: "etcd",
+  needs: ["adapters/etcd/index.ts", "test/support/etcd.ts"],
+  async start() {
+    const { startEtcd } = await import("../test/support/etcd.js");
+    const { etcdAdapter } = await import("../adapters/etcd/index.js");
+    const server = await startEtcd();
+    const meter = new Meter();
+    const adapter = etcdAdapter({ endpoint: server.url, fetch: meter.fetch });
+    return {
+      drivers: [edgelockDriver({ name: "edgelock etcd", backend: "etcd 3.4", counting: "fetch", meter, adapter })],
+      stop: () => server.stop(),
+    };
+  },
+};
+
 /** One Worker in workerd: the lock object reached by RPC, and the HTTP service in front of it. */
 export const durableObject: Backend = {
   name: "durable-object+http",

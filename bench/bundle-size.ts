@@ -38,6 +38,7 @@ const ENTRIES: readonly Entry[] = [
   { name: "edgelock/azure-blob", entry: "adapters/azure-blob/index.ts" },
   { name: "edgelock/postgres", entry: "adapters/postgres/index.ts" },
   { name: "edgelock/durable-object", entry: "adapters/durable-object/index.ts" },
+  { name: "edgelock/etcd", entry: "adapters/etcd/index.ts" },
   { name: "edgelock/http (client)", entry: "adapters/http/index.ts" },
   { name: "edgelock/server (Hono app)", entry: "service/app.ts" },
   {

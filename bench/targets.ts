@@ -2,10 +2,10 @@
  * Which backends the bench runs, in order, and which rows are compared as
  * edgelock / peer pairs.
  */
-import { azureBlob, type Backend, durableObject, dynamodb, memory, postgres, upstash } from "./backends.js";
+import { azureBlob, type Backend, durableObject, dynamodb, etcd, memory, postgres, upstash } from "./backends.js";
 import type { PeerPair } from "./report.js";
 
-export const BACKENDS: readonly Backend[] = [memory, upstash, dynamodb, azureBlob, postgres, durableObject];
+export const BACKENDS: readonly Backend[] = [memory, upstash, dynamodb, azureBlob, postgres, etcd, durableObject];
 
 export const PEER_PAIRS: readonly PeerPair[] = [
   { edgelock: "edgelock upstash", peer: "@upstash/lock 0.2.1" },

@@ -29,14 +29,17 @@ afterAll(() => pg?.stop());
 // HTTP mode, neon(): every statement is one request, counted and faulted by the suite.
 describeConformance({
   name: "postgres over neon() HTTP",
-  create: ({ fetch }) => postgresAdapter({ sql: pg.sql({ fetch }) }),
+  create: (wire) => postgresAdapter({ sql: pg.sql({ fetch: wire.fetch }) }),
 });
 
-// WebSocket mode, the driver's Pool over the relay (the real wire protocol): counted and faulted at the adapter.
+// WebSocket mode, the driver's Pool over the relay (the real wire protocol): each
+// instance has its own Pool, and every query on it is one counted, faultable request.
 describeConformance({
   name: "postgres over the WebSocket Pool",
-  transport: "adapter",
-  create: () => postgresAdapter({ pool: pg.pool() }),
+  create: (wire) => {
+    const pool = pg.pool();
+    return postgresAdapter({ pool: { query: (text, values) => wire.request(() => pool.query(text, values)) } });
+  },
 });
 
 describe("postgres specifics", () => {

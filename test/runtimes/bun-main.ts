@@ -6,6 +6,7 @@
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
+import { etcdAdapter } from "../../adapters/etcd/index.js";
 import { postgresAdapter } from "../../adapters/postgres/index.js";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
 import { memoryAdapter } from "../../src/index.js";
@@ -38,6 +39,7 @@ const failures = [
     "azure-blob",
   )),
   ...(await runScenario(postgresAdapter({ sql: neon(need("POSTGRES_URL")) }), "postgres")),
+  ...(await runScenario(etcdAdapter({ endpoint: need("ETCD_URL") }), "etcd")),
 ];
 const runtime = (globalThis as { Bun?: { version: string } }).Bun?.version;
 console.log(JSON.stringify({ runtime: runtime ? `bun ${runtime}` : "not bun", failures }));

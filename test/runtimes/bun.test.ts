@@ -4,6 +4,7 @@ import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { createLockTable as createPostgresLockTable } from "../../adapters/postgres/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
+import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { type NeonLocal, startNeonLocal } from "../support/postgres-neon.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
@@ -13,14 +14,16 @@ let upstash: UpstashFixture;
 let ddb: DynamoDBLocal;
 let azurite: Azurite;
 let pg: NeonLocal;
+let etcd: EtcdServer;
 const TABLE = "bun-locks";
 
 beforeAll(async () => {
-  [upstash, ddb, azurite, pg] = await Promise.all([
+  [upstash, ddb, azurite, pg, etcd] = await Promise.all([
     startUpstash(),
     startDynamoDBLocal(),
     startAzurite(),
     startNeonLocal(),
+    startEtcd(),
   ]);
   const client = localClient(ddb.endpoint);
   await createLockTable(client, { table: TABLE });
@@ -28,10 +31,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop()]);
+  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop(), etcd?.stop()]);
 });
 
-test("on Bun: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take, refuse, extend and release locks", async () => {
+test("on Bun: memory, Upstash, DynamoDB, Azure Blob, PostgreSQL and etcd adapters take, refuse, extend and release locks", async () => {
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn("node_modules/.bin/bun", ["test/runtimes/bun-main.ts"], {
       env: {
@@ -43,6 +46,7 @@ test("on Bun: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take
         AZURE_CONNECTION_STRING: azurite.connectionString,
         POSTGRES_URL: pg.connectionString,
         NEON_HTTP_URL: pg.http.url,
+        ETCD_URL: etcd.url,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -4,6 +4,7 @@ import { createLockTable } from "../../adapters/dynamodb/index.js";
 import { createLockTable as createPostgresLockTable } from "../../adapters/postgres/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 import { type DynamoDBLocal, localClient, startDynamoDBLocal } from "../support/dynamodb-local.js";
+import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { type NeonLocal, startNeonLocal } from "../support/postgres-neon.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 import { bundleWorker } from "../support/worker-bundle.js";
@@ -16,6 +17,7 @@ import { neon, neonConfig } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "./adapters/azure-blob/index.ts";
 import { dynamodbAdapter } from "./adapters/dynamodb/index.ts";
 import { postgresAdapter } from "./adapters/postgres/index.ts";
+import { etcdAdapter } from "./adapters/etcd/index.ts";
 import { upstashAdapter } from "./adapters/upstash/index.ts";
 import { memoryAdapter } from "./src/index.ts";
 import { runScenario } from "./test/runtimes/scenario.ts";
@@ -37,6 +39,7 @@ export default {
         connectionString: env.AZURE_CONNECTION_STRING, container: "workerd-runtime", createContainer: true,
       }), "azure-blob")),
       ...(await runScenario(postgresAdapter({ sql: neon(env.POSTGRES_URL) }), "postgres")),
+      ...(await runScenario(etcdAdapter({ endpoint: env.ETCD_URL }), "etcd")),
     ];
     return Response.json({ failures });
   },
@@ -47,15 +50,17 @@ let upstash: UpstashFixture;
 let ddb: DynamoDBLocal;
 let azurite: Azurite;
 let pg: NeonLocal;
+let etcd: EtcdServer;
 let mf: Miniflare;
 const TABLE = "workerd-locks";
 
 beforeAll(async () => {
-  [upstash, ddb, azurite, pg] = await Promise.all([
+  [upstash, ddb, azurite, pg, etcd] = await Promise.all([
     startUpstash(),
     startDynamoDBLocal(),
     startAzurite(),
     startNeonLocal(),
+    startEtcd(),
   ]);
   await createLockTable(localClient(ddb.endpoint), { table: TABLE });
   await createPostgresLockTable({ sql: pg.sql() });
@@ -72,6 +77,7 @@ beforeAll(async () => {
       AZURE_CONNECTION_STRING: azurite.connectionString,
       POSTGRES_URL: pg.connectionString,
       NEON_HTTP_URL: pg.http.url,
+      ETCD_URL: etcd.url,
     },
   });
   await mf.ready;

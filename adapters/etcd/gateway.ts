@@ -1,0 +1,215 @@
+/**
+ * The etcd v3 JSON gateway over an injected `fetch`: one POST per call,
+ * optional token auth, and the mapping of its error answers (gRPC status
+ * codes in a JSON body) to edgelock errors.
+ *
+ * @module
+ */
+import { BackendError, BackendRejectedError, type EdgelockError, fetchFailure } from "../../src/errors.js";
+
+/** User name and password for etcd's token auth (`/v3/auth/authenticate`). */
+export interface EtcdCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** One gateway call. */
+export interface GatewayCall {
+  /** Path under the endpoint, e.g. `/v3/kv/txn`. */
+  readonly path: string;
+  readonly body: unknown;
+  readonly signal?: AbortSignal | undefined;
+  /** What the call does, for error messages (never a token or a key's value). */
+  readonly what: string;
+  /** Whether the call writes: a failure in flight may then have been applied. */
+  readonly mutating: boolean;
+}
+
+/** An etcd error answer: `{"error", "message", "code"}` with a gRPC status code. */
+interface ErrorAnswer {
+  readonly status: number;
+  readonly code: number | undefined;
+  readonly message: string;
+}
+
+// gRPC status codes the mapping distinguishes.
+const INVALID_ARGUMENT = 3;
+const NOT_FOUND = 5;
+const PERMISSION_DENIED = 7;
+const RESOURCE_EXHAUSTED = 8;
+const FAILED_PRECONDITION = 9;
+const UNAUTHENTICATED = 16;
+
+/** Sends gateway calls to one etcd endpoint. */
+export class EtcdGateway {
+  readonly #endpoint: string;
+  readonly #fetch: typeof fetch;
+  readonly #credentials: EtcdCredentials | undefined;
+  // The current auth token, shared by concurrent calls; undefined until needed.
+  #authToken: Promise<string> | undefined;
+
+  constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
+    this.#endpoint = endpoint;
+    this.#fetch = fetchImpl;
+    this.#credentials = credentials;
+  }
+
+  /**
+   * Send one call and resolve with its JSON answer. With credentials, an
+   * answer saying the auth token is invalid or expired (never applied) leads
+   * to one fresh authentication and one resend.
+   */
+  async call<T>(call: GatewayCall): Promise<T> {
+    if (this.#credentials === undefined) return this.#send<T>(call, undefined);
+    const token = await this.#token(call.signal);
+    try {
+      return await this.#send<T>(call, token);
+    } catch (error) {
+      if (!(error instanceof StaleAuthToken)) throw error;
+      if (this.#authToken === error.tokenPromise) this.#authToken = undefined;
+      const fresh = await this.#token(call.signal);
+      const answer = await this.#send<T>(call, fresh).catch((again: unknown) => {
+        throw again instanceof StaleAuthToken ? rejected(again.answer, call.what) : again;
+      });
+      return answer;
+    }
+  }
+
+  #token(signal: AbortSignal | undefined): Promise<string> {
+    const credentials = this.#credentials;
+    if (credentials === undefined) return Promise.reject(new Error("no credentials"));
+    if (this.#authToken === undefined) {
+      // Not tied to one caller's signal: concurrent calls share the token.
+      const pending = this.#send<{ token?: string }>(
+        {
+          path: "/v3/auth/authenticate",
+          body: { name: credentials.username, password: credentials.password },
+          what: "authenticate with etcd",
+          mutating: false,
+          signal: AbortSignal.timeout(10_000),
+        },
+        undefined,
+      ).then((answer) => {
+        if (typeof answer.token !== "string" || answer.token === "") {
+          throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
+        }
+        return answer.token;
+      });
+      this.#authToken = pending;
+      pending.catch(() => {
+        if (this.#authToken === pending) this.#authToken = undefined;
+      });
+    }
+    const current = this.#authToken;
+    return signal ? raceAbort(current, signal) : current;
+  }
+
+  async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (token !== undefined) headers.authorization = token;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(`${this.#endpoint}${call.path}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(call.body),
+        signal: call.signal,
+      });
+      text = await response.text();
+    } catch (cause) {
+      throw fetchFailure(cause, call.what);
+    }
+    const parsed = parseJson(text);
+    if (response.ok && parsed !== undefined && !("error" in parsed)) return parsed as T;
+    const answer: ErrorAnswer = {
+      status: response.status,
+      code: typeof parsed?.code === "number" ? parsed.code : undefined,
+      message: typeof parsed?.message === "string" ? parsed.message : text.slice(0, 200),
+    };
+    if (token !== undefined && isStaleToken(answer)) throw new StaleAuthToken(answer, this.#authToken);
+    throw answerError(answer, call.what, call.mutating);
+  }
+}
+
+/** An answer saying the auth token is no longer valid; the call was not applied. */
+class StaleAuthToken extends Error {
+  constructor(
+    readonly answer: ErrorAnswer,
+    readonly tokenPromise: Promise<string> | undefined,
+  ) {
+    super(answer.message);
+  }
+}
+
+function isStaleToken(answer: ErrorAnswer): boolean {
+  return (
+    (answer.code === UNAUTHENTICATED || answer.code === INVALID_ARGUMENT || answer.status === 401) &&
+    /invalid auth token|auth token/i.test(answer.message)
+  );
+}
+
+/**
+ * The edgelock error for an etcd error answer. Authentication, permission
+ * and malformed-request answers were never applied and retrying will not fix
+ * them; overload was not applied; anything else may have been.
+ */
+export function answerError(answer: ErrorAnswer, what: string, mutating: boolean): EdgelockError {
+  const detail = `HTTP ${answer.status}${answer.code === undefined ? "" : `, gRPC code ${answer.code}`}: ${answer.message}`;
+  const { status, code } = answer;
+  if (code === UNAUTHENTICATED || code === PERMISSION_DENIED || status === 401 || status === 403) {
+    return rejected(answer, what);
+  }
+  if (code === INVALID_ARGUMENT || code === FAILED_PRECONDITION || status === 400) {
+    return new BackendRejectedError(`${what} was rejected by etcd (${detail})`, { status, cause: answer });
+  }
+  if (code === NOT_FOUND) {
+    // A lease that expired between its grant and the transaction using it:
+    // the transaction did not apply, and a new attempt grants a new lease.
+    return new BackendError(`${what} failed (${detail})`, { status, cause: answer, maybeApplied: false });
+  }
+  if (code === RESOURCE_EXHAUSTED || status === 429) {
+    return new BackendError(`${what} was throttled by etcd (${detail})`, {
+      status,
+      cause: answer,
+      maybeApplied: false,
+    });
+  }
+  return new BackendError(`${what} failed (${detail})`, { status, cause: answer, maybeApplied: mutating });
+}
+
+function rejected(answer: ErrorAnswer, what: string): BackendRejectedError {
+  return new BackendRejectedError(
+    `${what} was refused by etcd (HTTP ${answer.status}: ${answer.message}); check the user name, password and the user's role`,
+    { status: answer.status, cause: answer },
+  );
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(fetchFailure(signal.reason, "authenticate with etcd"));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(fetchFailure(signal.reason, "authenticate with etcd"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
