@@ -31,9 +31,10 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
+import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 
-type Operation = "acquire" | "extend" | "release" | "inspect";
+type Operation = "acquire" | "extend" | "release" | "inspect" | "value";
 
 /**
  * Build the lock service. Configuration errors (malformed tokens, bad
@@ -61,7 +62,8 @@ export function createLockService(options: LockServiceOptions): Hono {
   };
   const basePath = normaliseBasePath(options.basePath ?? "");
   const onError = options.onError ?? ((error: unknown) => console.error("edgelock service:", error));
-  const openapi = openApiDocument(limits);
+  const maxValueBytes = serviceValueLimit(adapter);
+  const openapi = openApiDocument(limits, maxValueBytes);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
@@ -81,8 +83,9 @@ export function createLockService(options: LockServiceOptions): Hono {
     const [segment, action, ...rest] = segments;
     const operation = routeOf(action, rest.length);
     if (segment === undefined || operation === undefined) return notFound(c);
-    const method = operation === "inspect" ? "GET" : "POST";
-    if (c.req.method !== method && !(method === "GET" && c.req.method === "HEAD")) {
+    const method = operation === "inspect" ? "GET" : operation === "value" ? "GET, PUT" : "POST";
+    const allowed = method.split(", ");
+    if (!allowed.includes(c.req.method) && !(allowed.includes("GET") && c.req.method === "HEAD")) {
       return methodNotAllowed(c, method);
     }
     const principal = await authenticate(c.req.header("authorization"));
@@ -153,6 +156,20 @@ export function createLockService(options: LockServiceOptions): Hono {
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json(grantBody(key, request.token, result), 200, NO_STORE);
       }
+      case "value": {
+        if (maxValueBytes === 0) {
+          return error(c, 501, { error: "unsupported", message: "this service's backend has no guarded value" });
+        }
+        if (c.req.method !== "PUT") {
+          const text = await readValueAnswer(adapter, key, backendKey, signal);
+          return c.body(text, 200, { ...NO_STORE, "Content-Type": "application/json" });
+        }
+        const request = parseWriteValue(parseJson(await body(c, valueBodyLimit(maxValueBytes))), maxValueBytes);
+        const write = adapter.writeValue as NonNullable<typeof adapter.writeValue>;
+        const result = await write.call(adapter, { key: backendKey, ...request, signal });
+        const answer = writeAnswer(key, result);
+        return c.json(answer.body, answer.status, NO_STORE);
+      }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
         // Marks this instance's waits of the token; a push backend's release
@@ -188,12 +205,12 @@ const NO_STORE = { "Cache-Control": "no-store" } as const;
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
-  return action === "acquire" || action === "extend" || action === "release" ? action : undefined;
+  return action === "acquire" || action === "extend" || action === "release" || action === "value" ? action : undefined;
 }
 
-async function body(c: Context): Promise<string> {
+async function body(c: Context, limit?: number): Promise<string> {
   try {
-    return await readBody(c.req.raw);
+    return await readBody(c.req.raw, limit);
   } catch (cause) {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
