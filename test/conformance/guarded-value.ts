@@ -210,7 +210,8 @@ export function guardedValue(suite: Suite): void {
     async () => {
       const [a, b] = [await instance(), await instance()];
       const k = key("cas");
-      const held = await lease(a.locker(), k);
+      // Concurrent compare-and-set rounds are slow on a loaded machine: a TTL that outlasts them.
+      const held = await lease(a.locker(), k, suite.ttlMs(120));
       const w1 = await held.write(1);
       const error = await held.write(2, { expectedVersion: w1.version - 1 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(VersionConflictError);
