@@ -14,6 +14,7 @@ export type EdgelockErrorCode =
   | "backend_unavailable"
   | "backend_rejected"
   | "stale_write"
+  | "stale_fence"
   | "version_conflict"
   | "unsupported";
 
@@ -132,6 +133,22 @@ export class StaleWriteError extends EdgelockError {
     );
     this.key = key;
     this.maybeAppliedEarlier = maybeAppliedEarlier;
+  }
+}
+
+/**
+ * A fenced write to a resource was refused: the resource has already seen a
+ * higher fence, so the writer's lease was overtaken by a newer holder.
+ */
+export class StaleFenceError extends EdgelockError {
+  /** The fence the write carried. */
+  readonly fence: number;
+  /** The highest fence the resource had seen. */
+  readonly highest: number;
+  constructor(resource: string, fence: number, highest: number) {
+    super("stale_fence", `write to "${resource}" with fence ${fence} refused: fence ${highest} was already seen`);
+    this.fence = fence;
+    this.highest = highest;
   }
 }
 

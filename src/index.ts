@@ -21,10 +21,12 @@ export {
   LockAbortedError,
   LockLostError,
   LockTimeoutError,
+  StaleFenceError,
   StaleWriteError,
   UnsupportedError,
   VersionConflictError,
 } from "./errors.js";
+export { createFenceGate, type FenceGate, type FenceGateOptions } from "./fence-gate.js";
 export {
   MAX_VALUE_DEPTH,
   MIN_GUARDED_VALUE_BYTES,

@@ -28,6 +28,7 @@ import { readValueInput, writeValueInput } from "./value-expressions.js";
 
 export type { DynamoDBSender } from "./client.js";
 export { FENCE_BASE_PER_MS } from "./expressions.js";
+export { type FencedWriteOptions, fencedPut, fencedUpdate, isFenceRejection } from "./fenced-write.js";
 export {
   type CreateLockTableOptions,
   createLockTable,

@@ -28,6 +28,11 @@ import { acquireReply, extendReply, inspectReply, readValueReply, releaseReply, 
 import { restRequester } from "./rest-requester.js";
 import { ACQUIRE, EXTEND, INSPECT, READ_VALUE, RELEASE, WRITE_VALUE } from "./scripts.js";
 
+export {
+  type FencedHashSetOptions,
+  type FencedWriteResult,
+  fencedHashSet,
+} from "./fenced-write.js";
 export type { UpstashScriptClient } from "./lua-script.js";
 
 /** Options shared by both ways of reaching Upstash. */
