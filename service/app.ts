@@ -17,6 +17,7 @@ import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError
 import { newToken } from "../src/token.js";
 import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
 import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
+import { conciseErrorLog } from "./error-log.js";
 import { openApiDocument } from "./openapi.js";
 import type { LockServiceOptions } from "./options.js";
 import {
@@ -31,8 +32,10 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
+import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
 import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
 import { acquireWithWait, Waiters } from "./wait.js";
+import { DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_TENANT, WaiterCap } from "./waiter-cap.js";
 
 type Operation = "acquire" | "extend" | "release" | "inspect" | "value";
 
@@ -50,8 +53,20 @@ type Operation = "acquire" | "extend" | "release" | "inspect" | "value";
  * ```
  */
 export function createLockService(options: LockServiceOptions): Hono {
-  const { adapter } = options;
-  if (typeof adapter?.acquire !== "function") throw new InvalidArgumentError("createLockService needs an adapter");
+  if (typeof options?.adapter?.acquire !== "function") {
+    throw new InvalidArgumentError("createLockService needs an adapter");
+  }
+  const backendTimeoutMs = validateDuration(
+    "backendTimeoutMs",
+    options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,
+    1,
+    MAX_DURATION_MS,
+  );
+  const adapter = withTimeLimit(options.adapter, backendTimeoutMs);
+  const cap = new WaiterCap(
+    count("maxWaiters", options.maxWaiters ?? DEFAULT_MAX_WAITERS),
+    count("maxWaitersPerTenant", options.maxWaitersPerTenant ?? DEFAULT_MAX_WAITERS_PER_TENANT),
+  );
   const grants =
     typeof options.tokens === "string" || options.tokens === undefined ? parseTokens(options.tokens) : options.tokens;
   const authenticate = createAuthenticator(grants);
@@ -61,7 +76,9 @@ export function createLockService(options: LockServiceOptions): Hono {
     maxWaitMs: validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS),
   };
   const basePath = normaliseBasePath(options.basePath ?? "");
-  const onError = options.onError ?? ((error: unknown) => console.error("edgelock service:", error));
+  const log = conciseErrorLog();
+  const report = (operation: string, callerGone: boolean, error: unknown) =>
+    options.onError ? options.onError(error) : log({ operation, callerGone, error });
   const maxValueBytes = serviceValueLimit(adapter);
   const openapi = openApiDocument(limits, maxValueBytes);
   const waiters = new Waiters();
@@ -126,13 +143,28 @@ export function createLockService(options: LockServiceOptions): Hono {
       case "acquire": {
         const request = parseAcquire(parseJson(await body(c)), limits);
         const token = request.token ?? newToken();
-        const result = await waiters.run(backendKey, token, (wait) =>
-          acquireWithWait(
-            adapter,
-            { key: backendKey, token, ttlMs: request.ttlMs, waitMs: request.waitMs ?? 0, owner: request.owner, signal },
-            wait,
-          ),
-        );
+        const waitMs = request.waitMs ?? 0;
+        const leave = waitMs > 0 ? cap.enter(principal.namespace) : () => undefined;
+        if (!leave) {
+          return error(
+            c,
+            429,
+            { error: "too_many_waiters", message: "too many acquires are waiting; retry later or without waitMs" },
+            { "Retry-After": "1" },
+          );
+        }
+        let result: Awaited<ReturnType<typeof acquireWithWait>>;
+        try {
+          result = await waiters.run(backendKey, token, (wait) =>
+            acquireWithWait(
+              adapter,
+              { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
+              wait,
+            ),
+          );
+        } finally {
+          leave();
+        }
         if (!result.ok) {
           const retryAfterMs =
             result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
@@ -191,7 +223,7 @@ export function createLockService(options: LockServiceOptions): Hono {
       // The adapter refused a value the contract let through (a backend-specific limit).
       return error(c, 400, { error: "invalid_request", message: cause.message });
     }
-    onError(cause);
+    report(operationOf(c.req.raw), c.req.raw.signal.aborted, cause);
     if (cause instanceof BackendError || cause instanceof BackendRejectedError || cause instanceof EdgelockError) {
       return error(c, 503, { error: "backend_unavailable" }, { "Retry-After": "1" });
     }
@@ -231,6 +263,16 @@ function notFound(c: Context): Response {
 
 function methodNotAllowed(c: Context, allow: string): Response {
   return error(c, 405, { error: "method_not_allowed", message: `use ${allow}` }, { Allow: allow });
+}
+
+function operationOf(request: Request): string {
+  const action = /\/(acquire|extend|release)$/.exec(new URL(request.url).pathname)?.[1];
+  return action ?? (request.method === "GET" || request.method === "HEAD" ? "inspect" : request.method);
+}
+
+function count(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return value;
 }
 
 function keyLimit(value: number = DEFAULT_MAX_KEY_BYTES): number {

@@ -22,6 +22,12 @@ export const EDGELOCK_API_TOKENS = "EDGELOCK_API_TOKENS";
 export const EDGELOCK_BACKEND = "EDGELOCK_BACKEND";
 /** Longest server-side wait of one acquire request, ms. Default 30 000. */
 export const EDGELOCK_MAX_WAIT_MS = "EDGELOCK_MAX_WAIT_MS";
+/** Time limit of each backend call the service makes, ms. Default 5 000. */
+export const EDGELOCK_BACKEND_TIMEOUT_MS = "EDGELOCK_BACKEND_TIMEOUT_MS";
+/** Most acquires waiting in one instance at once (429 past it). Default 1 000. */
+export const EDGELOCK_MAX_WAITERS = "EDGELOCK_MAX_WAITERS";
+/** Most acquires one tenant may have waiting in one instance at once (429 past it). Default 100. */
+export const EDGELOCK_MAX_WAITERS_PER_TENANT = "EDGELOCK_MAX_WAITERS_PER_TENANT";
 /** Longest key the service accepts, UTF-8 bytes: 256 (the v1 contract, default) up to 384 (a lock client's namespace plus key). */
 export const EDGELOCK_MAX_KEY_BYTES = "EDGELOCK_MAX_KEY_BYTES";
 /** Path prefix the service is mounted under (e.g. `/api` behind Azure Functions' default route prefix). */
@@ -51,6 +57,9 @@ export const ENV = {
   backend: EDGELOCK_BACKEND,
   maxWaitMs: EDGELOCK_MAX_WAIT_MS,
   maxKeyBytes: EDGELOCK_MAX_KEY_BYTES,
+  backendTimeoutMs: EDGELOCK_BACKEND_TIMEOUT_MS,
+  maxWaiters: EDGELOCK_MAX_WAITERS,
+  maxWaitersPerTenant: EDGELOCK_MAX_WAITERS_PER_TENANT,
   basePath: EDGELOCK_BASE_PATH,
   dynamodbTable: EDGELOCK_DYNAMODB_TABLE,
   dynamodbEndpoint: EDGELOCK_DYNAMODB_ENDPOINT,

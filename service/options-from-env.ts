@@ -1,6 +1,14 @@
 import { InvalidArgumentError } from "../src/errors.js";
 import type { LockAdapter } from "../src/types.js";
-import { EDGELOCK_API_TOKENS, EDGELOCK_BASE_PATH, EDGELOCK_MAX_KEY_BYTES, EDGELOCK_MAX_WAIT_MS } from "./env.js";
+import {
+  EDGELOCK_API_TOKENS,
+  EDGELOCK_BACKEND_TIMEOUT_MS,
+  EDGELOCK_BASE_PATH,
+  EDGELOCK_MAX_KEY_BYTES,
+  EDGELOCK_MAX_WAIT_MS,
+  EDGELOCK_MAX_WAITERS,
+  EDGELOCK_MAX_WAITERS_PER_TENANT,
+} from "./env.js";
 import type { LockServiceOptions } from "./options.js";
 
 /** Environment variables as every platform exposes them: strings or absent. */
@@ -19,12 +27,18 @@ export type ServiceEnv = Readonly<Record<string, unknown>>;
 export function serviceOptionsFromEnv(env: ServiceEnv, adapter: LockAdapter): LockServiceOptions {
   const maxWaitMs = integer(env, EDGELOCK_MAX_WAIT_MS);
   const maxKeyBytes = integer(env, EDGELOCK_MAX_KEY_BYTES);
+  const backendTimeoutMs = integer(env, EDGELOCK_BACKEND_TIMEOUT_MS);
+  const maxWaiters = integer(env, EDGELOCK_MAX_WAITERS);
+  const maxWaitersPerTenant = integer(env, EDGELOCK_MAX_WAITERS_PER_TENANT);
   return {
     adapter,
     tokens: text(env, EDGELOCK_API_TOKENS),
     basePath: text(env, EDGELOCK_BASE_PATH) ?? "",
     ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),
+    ...(backendTimeoutMs === undefined ? {} : { backendTimeoutMs }),
+    ...(maxWaiters === undefined ? {} : { maxWaiters }),
+    ...(maxWaitersPerTenant === undefined ? {} : { maxWaitersPerTenant }),
   };
 }
 

@@ -22,8 +22,24 @@ export interface LockServiceOptions {
   /** Path the service is mounted under, e.g. `"/api"`. Default `""`. */
   readonly basePath?: string;
   /**
+   * Time limit of each backend call, ms (a waiting acquire on a push
+   * backend: its wait plus this). Past it the answer is 503
+   * `backend_unavailable` with `Retry-After`. Default 5 000.
+   */
+  readonly backendTimeoutMs?: number;
+  /**
+   * Most acquires waiting in this instance at once; past it a waiting
+   * acquire is answered 429 `too_many_waiters` with `Retry-After`, before
+   * any backend request. Default 1 000.
+   */
+  readonly maxWaiters?: number;
+  /** Most acquires one tenant may have waiting in this instance at once (429 past it). Default 100. */
+  readonly maxWaitersPerTenant?: number;
+  /**
    * Receives backend failures and unexpected errors (answered 503 / 500
-   * without detail). Default `console.error`.
+   * without detail), and failures of calls whose caller had disconnected.
+   * Default: one short line each on `console.error`, without stack or
+   * tokens, at most 5 lines per 10 s (the rest counted).
    */
   readonly onError?: (error: unknown) => void;
 }

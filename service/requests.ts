@@ -132,6 +132,39 @@ function optional<K extends string, V>(name: K, value: V | undefined): { [P in K
   return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
 }
 
+/** Most bytes of an oversized body read and dropped before the 413, so the connection stays usable. */
+export const MAX_DISCARDED_BYTES = 1024 * 1024;
+const DISCARD_MS = 2_000;
+
+/**
+ * Read and drop the rest of an oversized body, up to {@link MAX_DISCARDED_BYTES}
+ * and for at most 2 s, then cancel. Cancelling at once leaves the unread part
+ * of a chunked body in the connection, and a proxy in front (wrangler dev's,
+ * under `npm start`) then stops answering the requests that follow on it.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, size: number): Promise<void> {
+  const deadline = Date.now() + DISCARD_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), DISCARD_MS);
+  });
+  try {
+    let dropped = size;
+    while (dropped <= MAX_DISCARDED_BYTES && Date.now() < deadline) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === "late" || next.done) break;
+      dropped += next.value.byteLength;
+    }
+  } catch {
+    // The peer closed the stream: nothing left to drain.
+  } finally {
+    clearTimeout(timer);
+  }
+  // The answer is 413 whatever cancelling does; a failed cancel only means
+  // the peer already closed the stream.
+  await reader.cancel().catch(() => undefined);
+}
+
 /**
  * Read a body of at most `limit` bytes, checking the declared length first
  * and the bytes actually received as they arrive, so a lying or absent
@@ -150,9 +183,7 @@ export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promis
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      // The answer is 413 whatever cancelling does; a failed cancel only
-      // means the peer already closed the stream.
-      await reader.cancel().catch(() => undefined);
+      await discardRest(reader, size);
       throw tooLarge();
     }
     chunks.push(value);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeChain } from "./internal/error-chain.js";
 
 /** Machine-readable error codes. */
 export type EdgelockErrorCode =
@@ -179,11 +180,11 @@ export class UnsupportedError extends EdgelockError {
 /**
  * Wrap anything a `fetch` call threw (network failure, abort, timeout) as a
  * {@link BackendError} that may have been applied: the request may have
- * reached the backend before the connection or the wait failed. Edgelock's
- * own errors pass through unchanged.
+ * reached the backend before the connection or the wait failed. The message
+ * names the root cause from the `cause` chain (connection refused, unknown
+ * host, TLS). Edgelock's own errors pass through unchanged.
  */
 export function fetchFailure(cause: unknown, what: string): EdgelockError {
   if (cause instanceof EdgelockError) return cause;
-  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return new BackendError(`${what} failed in transit (${detail})`, { cause, maybeApplied: true });
+  return new BackendError(`${what} failed in transit (${describeChain(cause)})`, { cause, maybeApplied: true });
 }

@@ -107,6 +107,13 @@ export interface LeaseContext {
 
 type LeaseState = "held" | "lost" | "released";
 
+/**
+ * A lease's signal and its expiry timer are made only when someone asks for
+ * the signal (`withLock` always does): a lease that is taken and released
+ * without it costs no controller, no timer and no error object. Without a
+ * timer, expiry is noticed on the next use (`remainingMs`, `extend`, or the
+ * signal's first read).
+ */
 export class LeaseImpl implements Lease {
   readonly key: string;
   readonly token: string;
@@ -117,7 +124,7 @@ export class LeaseImpl implements Lease {
   #requestedTtlMs: number;
   readonly #ctx: LeaseContext;
   readonly #backendKey: string;
-  readonly #controller = new AbortController();
+  #controller: AbortController | undefined;
   #state: LeaseState = "held";
   #timer: ReturnType<typeof setTimeout> | undefined;
   #releasing: Promise<void> | undefined;
@@ -139,7 +146,6 @@ export class LeaseImpl implements Lease {
     this.#ttlMs = grant.ttlMs;
     this.#requestedTtlMs = requestedTtlMs;
     this.#expiresAt = deadline(ctx, grant, sentAt);
-    this.#schedule();
   }
 
   get expiresAt(): number {
@@ -151,16 +157,21 @@ export class LeaseImpl implements Lease {
   }
 
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    if (this.#controller) return this.#controller.signal;
+    const controller = new AbortController();
+    this.#controller = controller;
+    if (this.#state !== "held") controller.abort(this.#goneError());
+    else if (!this.#expired()) this.#schedule();
+    return controller.signal;
   }
 
   remainingMs(): number {
-    return this.#state === "held" ? Math.max(0, this.#expiresAt - Date.now()) : 0;
+    return this.#state === "held" && !this.#expired() ? Math.max(0, this.#expiresAt - Date.now()) : 0;
   }
 
   async extend(ttlMs: number = this.#requestedTtlMs): Promise<void> {
     validateDuration("ttlMs", ttlMs, 1, this.#ctx.maxTtlMs);
-    if (this.#state !== "held") throw this.#goneError();
+    if (this.#state !== "held" || this.#expired()) throw this.#goneError();
     const sentAt = Date.now();
     const result = await this.#ctx
       .call((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }))
@@ -172,7 +183,7 @@ export class LeaseImpl implements Lease {
       this.#end("lost", error);
       throw error;
     }
-    if (this.#state !== "held") {
+    if (this.#state !== "held" || this.#expired()) {
       // The local deadline passed while the extension was in flight: the
       // lease already told its users it was lost, so give the lock back.
       await this.#backendRelease().catch((error: unknown) => this.#ctx.report(error));
@@ -181,15 +192,13 @@ export class LeaseImpl implements Lease {
     this.#ttlMs = result.ttlMs;
     this.#requestedTtlMs = ttlMs;
     this.#expiresAt = deadline(this.#ctx, result, sentAt);
-    this.#schedule();
+    if (this.#controller) this.#schedule();
   }
 
   release(): Promise<void> {
     if (this.#state === "released") return Promise.resolve();
     this.#releasing ??= this.#backendRelease().then(
-      () => {
-        this.#end("released", new LockLostError(this.key, `lock "${this.key}" was released`));
-      },
+      () => this.#end("released"),
       (error: unknown) => {
         this.#releasing = undefined;
         throw error;
@@ -248,6 +257,14 @@ export class LeaseImpl implements Lease {
     return new LockLostError(this.key, `lock "${this.key}" was ${this.#state === "released" ? "released" : "lost"}`);
   }
 
+  /** Whether the local deadline has passed; ends the lease as lost if so. */
+  #expired(): boolean {
+    if (this.#state !== "held") return true;
+    if (Date.now() < this.#expiresAt) return false;
+    this.#end("lost", new LockLostError(this.key, `lease on "${this.key}" expired`));
+    return true;
+  }
+
   #schedule(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const timer = setTimeout(
@@ -259,12 +276,16 @@ export class LeaseImpl implements Lease {
     this.#timer = timer;
   }
 
-  #end(state: "lost" | "released", reason: LockLostError): void {
+  /** End the lease; the signal (if anyone has it) aborts with `reason`, made only then. */
+  #end(state: "lost" | "released", reason?: LockLostError): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#state === "released") return;
     this.#state = state;
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    const controller = this.#controller;
+    if (controller && !controller.signal.aborted) {
+      controller.abort(reason ?? new LockLostError(this.key, `lock "${this.key}" was released`));
+    }
   }
 }
 

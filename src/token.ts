@@ -1,12 +1,26 @@
+import { base64url } from "./internal/encoding.js";
+
+// Random bytes are drawn from the CSPRNG in blocks and handed out 16 at a
+// time, each byte once: one `getRandomValues` call per 256 tokens instead of
+// one per token. The bytes are as unpredictable either way.
+const BLOCK_TOKENS = 256;
+const pool = new Uint8Array(16 * BLOCK_TOKENS);
+let next = pool.length;
+
 /**
  * Owner tokens: 128 bits from the platform's CSPRNG (WebCrypto, present on
  * Workers, Node ≥ 20, Deno, Bun), base64url without padding: 22 characters,
  * safe in headers, URLs, JSON and as an Azure lease id after formatting.
  */
 export function newToken(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  if (next === pool.length) {
+    crypto.getRandomValues(pool);
+    next = 0;
+  }
+  const bytes = pool.subarray(next, next + 16);
+  const token = base64url(bytes);
+  // Spent bytes are wiped so that no later read of the pool can see them.
+  bytes.fill(0);
+  next += 16;
+  return token;
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "./errors.js";
+import { FORBIDDEN_TEXT } from "./internal/patterns.js";
 
 /** Longest user key, in UTF-8 bytes (the HTTP contract's limit too). */
 export const MAX_KEY_BYTES = 256;
@@ -13,9 +14,6 @@ export const MAX_OWNER_BYTES = 256;
 export const MAX_DURATION_MS = 2_147_483_647;
 
 const encoder = new TextEncoder();
-// C0 and C1 control characters, and lone surrogates (they would be encoded
-// as U+FFFD and make two different keys collide).
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function utf8Length(value: string): number {
   return encoder.encode(value).byteLength;
@@ -27,7 +25,7 @@ function checkText(what: string, value: unknown, minBytes: number, maxBytes: num
   if (bytes < minBytes || bytes > maxBytes) {
     throw new InvalidArgumentError(`${what} must be ${minBytes} to ${maxBytes} bytes of UTF-8, got ${bytes}`);
   }
-  if (FORBIDDEN.test(value)) {
+  if (FORBIDDEN_TEXT.test(value)) {
     throw new InvalidArgumentError(`${what} must not contain control characters or unpaired surrogates`);
   }
   return value;

@@ -5,7 +5,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../../src/errors.js";
-import { base64url } from "./lease-id.js";
+import { base64url } from "../../src/internal/encoding.js";
 
 const encoder = new TextEncoder();
 const MAX_BLOB_NAME = 1024;

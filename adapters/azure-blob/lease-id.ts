@@ -5,9 +5,8 @@
  *
  * @module
  */
-
-const TOKEN = /^[A-Za-z0-9_-]{22}$/;
-const encoder = new TextEncoder();
+import { base64url, fromBase64, sha256, hex as toHex } from "../../src/internal/encoding.js";
+import { TOKEN_PATTERN } from "../../src/internal/patterns.js";
 
 /**
  * The lease id for an owner token. A lock-client token (22 base64url chars,
@@ -21,7 +20,7 @@ const encoder = new TextEncoder();
  */
 export async function leaseIdFor(token: string): Promise<string> {
   const bytes = canonicalTokenBytes(token) ?? (await sha256(token)).subarray(0, 16);
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -37,20 +36,9 @@ export async function holderTag(leaseId: string): Promise<string> {
 
 /** The 16 bytes of a canonical base64url token; `undefined` for anything else. */
 function canonicalTokenBytes(token: string): Uint8Array | undefined {
-  if (!TOKEN.test(token)) return undefined;
-  const binary = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  if (!TOKEN_PATTERN.test(token)) return undefined;
+  const bytes = fromBase64(token);
   // Two tokens that differ only in the unused low bits of the last character
   // would decode alike: only the canonical spelling maps directly.
   return base64url(bytes) === token ? bytes : undefined;
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

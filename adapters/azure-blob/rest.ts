@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { BackendError, BackendRejectedError, type EdgelockError, fetchFailure } from "../../src/errors.js";
+import { BackendRejectedError, type EdgelockError } from "../../src/errors.js";
+import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
 import type { SharedKeySigner } from "./shared-key.js";
 
 /**
@@ -91,13 +92,13 @@ export class BlobRest {
       }
       response = await this.#fetch(url, { method: request.method, headers, body, signal: request.signal });
     } catch (cause) {
-      throw fetchFailure(cause, request.what);
+      throw transportFailure(cause, request.what);
     }
     let text: string;
     try {
       text = await response.text();
     } catch (cause) {
-      throw fetchFailure(cause, request.what);
+      throw transportFailure(cause, request.what);
     }
     const date = Date.parse(response.headers.get("date") ?? "");
     if (Number.isFinite(date)) this.#offsetMs = date - Date.now();
@@ -114,40 +115,37 @@ export class BlobRest {
 }
 
 /**
- * The error for an answer the caller did not expect. Authorisation failures,
- * missing containers and malformed requests are never applied and will not
- * get better by retrying; server errors may have been applied.
+ * The error for an answer the caller did not expect, by the shared HTTP
+ * mapping (`internal/http-failure.ts`), with Azure's hints for the two
+ * mistakes users make: credentials and a missing container. The cause keeps
+ * the status, code and message, not the headers (they echo the lease id,
+ * which is the owner token in GUID form).
  */
 export function answerError(answer: BlobAnswer, what: string, mutating: boolean): EdgelockError {
   const detail = `${answer.status}${answer.code ? ` ${answer.code}` : ""}${answer.message ? `: ${answer.message.split("\n")[0]}` : ""}`;
   const status = answer.status;
+  const cause = { status, code: answer.code, message: answer.message };
   if (status === 401 || status === 403) {
     return new BackendRejectedError(
       `${what} was refused (${detail}); check the account key, SAS permissions or bearer token`,
-      { status, cause: answer },
+      { status, cause },
     );
   }
   if (answer.code === "ContainerNotFound") {
     return new BackendRejectedError(
       `${what} failed: the container does not exist (${detail}); create it, or pass createContainer: true`,
-      { status, cause: answer },
+      { status, cause },
     );
   }
-  if (status === 400 || status === 405 || status === 411 || status === 413 || status === 414) {
-    return new BackendRejectedError(`${what} was rejected as malformed (${detail})`, { status, cause: answer });
-  }
-  if (status >= 500 || status === 408) {
-    return new BackendError(`${what} failed (${detail})`, { status, cause: answer, maybeApplied: mutating });
-  }
-  if (status === 429) {
-    return new BackendError(`${what} was throttled (${detail})`, { status, cause: answer, maybeApplied: false });
-  }
-  return new BackendError(`${what} got an answer edgelock cannot interpret (${detail})`, {
-    status,
-    cause: answer,
-    maybeApplied: false,
-    retryable: false,
-  });
+  const text =
+    status === 429
+      ? `${what} was throttled (${detail})`
+      : status >= 400 && status < 500 && status !== 408
+        ? `${what} was rejected (${detail})`
+        : status >= 400
+          ? `${what} failed (${detail})`
+          : `${what} got an answer edgelock cannot interpret (${detail})`;
+  return statusFailure(status, text, { mutating, cause });
 }
 
 /** The service's clock at the answer (the `Date` header), else ours. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { base64, fromBase64 } from "../../src/internal/encoding.js";
 
 const encoder = new TextEncoder();
 
@@ -31,7 +32,7 @@ export class SharedKeySigner {
 
   constructor(accountName: string, accountKeyBase64: string) {
     this.#accountName = accountName;
-    const raw = Uint8Array.from(atob(accountKeyBase64), (c) => c.charCodeAt(0));
+    const raw = fromBase64(accountKeyBase64);
     this.#key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     // A bad key surfaces on the first request, as a rejected promise there.
     this.#key.catch(() => {});
@@ -44,9 +45,7 @@ export class SharedKeySigner {
       await this.#key,
       encoder.encode(this.stringToSign(method, url, headers)),
     );
-    let binary = "";
-    for (const byte of new Uint8Array(signature)) binary += String.fromCharCode(byte);
-    return `SharedKey ${this.#accountName}:${btoa(binary)}`;
+    return `SharedKey ${this.#accountName}:${base64(new Uint8Array(signature))}`;
   }
 
   stringToSign(method: string, url: URL, headers: Headers): string {

@@ -1,4 +1,5 @@
-import { BackendError, BackendRejectedError, EdgelockError, fetchFailure } from "../../src/errors.js";
+import { BackendError, BackendRejectedError, EdgelockError } from "../../src/errors.js";
+import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
 
 /**
  * DynamoDB answers that prove the request was turned away before it touched
@@ -11,6 +12,25 @@ const NOT_APPLIED_RETRYABLE = new Set([
   "TransactionConflictException",
   "LimitExceededException",
 ]);
+
+/**
+ * What the SDK throws before sending when the client is not configured: no
+ * request went out, and retrying cannot help. Matched by name and message,
+ * as the SDK gives them no status or code.
+ */
+const CONFIGURATION: ReadonlyArray<{
+  readonly test: (name: string, message: string) => boolean;
+  readonly fix: string;
+}> = [
+  {
+    test: (_, message) => /region is missing|invalid region/i.test(message),
+    fix: "no AWS region: pass region, or set AWS_REGION",
+  },
+  {
+    test: (name, message) => name === "CredentialsProviderError" || /could not load credentials/i.test(message),
+    fix: "no AWS credentials: pass credentials, or provide them to the SDK's chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)",
+  },
+];
 
 /** The shape of an AWS SDK service error, read defensively. */
 interface ServiceErrorLike {
@@ -39,7 +59,16 @@ export function translateError(error: unknown, operation: string): EdgelockError
   const status = typeof e.$metadata?.httpStatusCode === "number" ? e.$metadata.httpStatusCode : undefined;
   const detail = `${name}: ${typeof e.message === "string" ? e.message : String(error)}`;
 
-  if (status === undefined) return fetchFailure(error, `DynamoDB ${operation}`);
+  if (status === undefined) {
+    const message = typeof e.message === "string" ? e.message : "";
+    const mistake = CONFIGURATION.find((known) => known.test(name, message));
+    if (mistake) {
+      return new BackendRejectedError(`DynamoDB ${operation} cannot be sent: ${mistake.fix} (${detail})`, {
+        cause: error,
+      });
+    }
+    return transportFailure(error, `DynamoDB ${operation}`);
+  }
   if (NOT_APPLIED_RETRYABLE.has(name) || (status < 500 && e.$retryable?.throttling === true)) {
     return new BackendError(`DynamoDB ${operation} was throttled (${detail})`, {
       cause: error,
@@ -48,21 +77,14 @@ export function translateError(error: unknown, operation: string): EdgelockError
       status,
     });
   }
-  if (status >= 500) {
-    return new BackendError(`DynamoDB ${operation} failed on the server (${detail})`, {
-      cause: error,
-      maybeApplied: true,
-      retryable: true,
-      status,
-    });
-  }
-  if (status >= 400) {
-    return new BackendRejectedError(`DynamoDB refused ${operation} (${detail})`, { cause: error, status });
-  }
-  // A 2xx or 3xx the SDK still failed on: the write may well have happened.
-  return new BackendError(`DynamoDB ${operation} answered unreadably (${detail})`, {
-    cause: error,
-    maybeApplied: true,
-    status,
-  });
+  // 5xx may have been applied; other 4xx (missing table, credentials,
+  // signature, validation) will not get better by retrying; a 2xx or 3xx the
+  // SDK still failed on may well have been written.
+  const text =
+    status >= 500
+      ? `DynamoDB ${operation} failed on the server (${detail})`
+      : status >= 400
+        ? `DynamoDB refused ${operation} (${detail})`
+        : `DynamoDB ${operation} answered unreadably (${detail})`;
+  return statusFailure(status, text, { mutating: true, cause: error });
 }

@@ -47,6 +47,8 @@ export class EtcdGateway {
   readonly #credentials: EtcdCredentials | undefined;
   // The current auth token, shared by concurrent calls; undefined until needed.
   #authToken: Promise<string> | undefined;
+  // What #authToken resolved to, so that a refusal of an older token does not discard a newer one.
+  #authTokenValue: string | undefined;
 
   constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
     this.#endpoint = endpoint;
@@ -66,7 +68,10 @@ export class EtcdGateway {
       return await this.#send<T>(call, token);
     } catch (error) {
       if (!(error instanceof StaleAuthToken)) throw error;
-      if (this.#authToken === error.tokenPromise) this.#authToken = undefined;
+      if (this.#authTokenValue === token) {
+        this.#authToken = undefined;
+        this.#authTokenValue = undefined;
+      }
       const fresh = await this.#token(call.signal);
       const answer = await this.#send<T>(call, fresh).catch((again: unknown) => {
         throw again instanceof StaleAuthToken ? rejected(again.answer, call.what) : again;
@@ -93,6 +98,7 @@ export class EtcdGateway {
         if (typeof answer.token !== "string" || answer.token === "") {
           throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
         }
+        if (this.#authToken === pending) this.#authTokenValue = answer.token;
         return answer.token;
       });
       this.#authToken = pending;
@@ -125,28 +131,28 @@ export class EtcdGateway {
     const answer: ErrorAnswer = {
       status: response.status,
       code: typeof parsed?.code === "number" ? parsed.code : undefined,
-      message: typeof parsed?.message === "string" ? parsed.message : text.slice(0, 200),
+      // Only etcd's own message: a proxy's page could echo the request, token included.
+      message: typeof parsed?.message === "string" ? parsed.message : `a non-JSON answer of ${text.length} characters`,
     };
-    if (token !== undefined && isStaleToken(answer)) throw new StaleAuthToken(answer, this.#authToken);
+    if (token !== undefined && isStaleToken(answer)) throw new StaleAuthToken(answer);
     throw answerError(answer, call.what, call.mutating);
   }
 }
 
 /** An answer saying the auth token is no longer valid; the call was not applied. */
 class StaleAuthToken extends Error {
-  constructor(
-    readonly answer: ErrorAnswer,
-    readonly tokenPromise: Promise<string> | undefined,
-  ) {
+  constructor(readonly answer: ErrorAnswer) {
     super(answer.message);
   }
 }
 
+/**
+ * etcd refused the token, before applying anything: it expired or the member
+ * restarted (`invalid auth token`), or users or roles changed since it was
+ * issued (`revision of auth store is old`). A fresh token fixes both.
+ */
 function isStaleToken(answer: ErrorAnswer): boolean {
-  return (
-    (answer.code === UNAUTHENTICATED || answer.code === INVALID_ARGUMENT || answer.status === 401) &&
-    /invalid auth token|auth token/i.test(answer.message)
-  );
+  return /invalid auth token|auth store is old/i.test(answer.message);
 }
 
 /**

@@ -162,14 +162,17 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 }
 
 function checkEndpoint(endpoint: unknown): string {
+  // Never echo a URL that may carry credentials.
+  const shown =
+    typeof endpoint === "string" && !endpoint.includes("@") ? JSON.stringify(endpoint) : `a ${typeof endpoint}`;
   let url: URL;
   try {
     url = new URL(String(endpoint));
   } catch (cause) {
-    throw new InvalidArgumentError(`endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`, { cause });
+    throw new InvalidArgumentError(`endpoint must be an http(s) URL, got ${shown}`, { cause });
   }
   if (typeof endpoint !== "string" || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new InvalidArgumentError(`endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
+    throw new InvalidArgumentError(`endpoint must be an http(s) URL, got ${shown}`);
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new InvalidArgumentError("endpoint must have no query, fragment or credentials (use username and password)");

@@ -33,7 +33,7 @@ export { tryAdvisoryXactLock } from "./advisory.js";
 export { DEFAULT_TABLE } from "./names.js";
 export type { DatabaseOptions, NeonHttpQuery, PoolQuery, QueryFunction } from "./query.js";
 export { ADVISORY_XACT_LOCK_SQL, TRY_ADVISORY_XACT_LOCK_SQL } from "./sql.js";
-export { cleanupLockTable, createLockTable, lockTableStatements } from "./table.js";
+export { cleanupLockTable, createLockTable, type LockTableOptions, lockTableStatements } from "./table.js";
 
 /** Options of {@link postgresAdapter}: one database handle, and the table. */
 export type PostgresAdapterOptions = DatabaseOptions & {

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { sha1Hex } from "../../src/internal/encoding.js";
 import { isNoScript, upstashFailure } from "./failures.js";
 
 /** The slice of an `@upstash/redis` client the adapter uses. */
@@ -38,9 +39,7 @@ export class LuaScript {
 
   /** Hex SHA-1 of the source, as Redis names cached scripts; Web Crypto, so it runs everywhere. */
   sha(): Promise<string> {
-    this.#sha ??= crypto.subtle
-      .digest("SHA-1", new TextEncoder().encode(this.source))
-      .then((digest) => Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join(""));
+    this.#sha ??= sha1Hex(this.source);
     return this.#sha;
   }
 }

@@ -1,5 +1,6 @@
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
-import { BackendError, BackendRejectedError, fetchFailure } from "../../src/errors.js";
+import { BackendError } from "../../src/errors.js";
+import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
 import type { CommandBatcher } from "./command-batcher.js";
 
 /** Where and how to reach an Upstash REST endpoint. */
@@ -63,10 +64,12 @@ export async function postPipeline(
 }
 
 /**
- * POST JSON and classify what the HTTP layer can: 401/403 reject, 429 was
- * not applied, 5xx and transport failures may have been. A Redis error
- * (400 with `{"error"}`) is left to the caller, which hands it back to
- * `@upstash/redis` to throw as an `UpstashError`, exactly as its own client.
+ * POST JSON and classify what the HTTP layer can, by the shared mapping
+ * (`internal/http-failure.ts`): 401/403 reject, 429 was not applied, 408,
+ * 5xx and transport failures may have been. A Redis error (400 with
+ * `{"error"}`) is left to the caller, which hands it back to
+ * `@upstash/redis` to throw as an `UpstashError`, exactly as its own client;
+ * any other 4xx (a wrong URL) is rejected.
  */
 async function post(endpoint: RestEndpoint, path: string[], body: unknown, signal?: AbortSignal) {
   const url = [endpoint.url, ...path].join("/");
@@ -81,18 +84,15 @@ async function post(endpoint: RestEndpoint, path: string[], body: unknown, signa
     });
     status = response.status;
     const text = await response.text();
-    if (status === 401 || status === 403) {
-      throw new BackendRejectedError(`${what} was refused (${status}): ${errorOf(text)}`, { status });
+    const json = parse(text);
+    const redisError = status === 400 && readAnswer(json)?.error !== undefined;
+    if (status >= 300 && !redisError) {
+      const message = `${what} ${status === 429 ? "was rate-limited" : status < 500 ? "was refused" : "failed"} (${status}): ${errorOf(text)}`;
+      throw statusFailure(status, message, { mutating: true });
     }
-    if (status === 429) {
-      throw new BackendError(`${what} was rate-limited (429): ${errorOf(text)}`, { maybeApplied: false, status });
-    }
-    if (status >= 500) {
-      throw new BackendError(`${what} failed (${status}): ${errorOf(text)}`, { maybeApplied: true, status });
-    }
-    return { what, status, text, json: parse(text) };
+    return { what, status, text, json };
   } catch (error) {
-    throw fetchFailure(error, status === undefined ? what : `reading the answer of ${what}`);
+    throw transportFailure(error, status === undefined ? what : `reading the answer of ${what}`);
   }
 }
 

@@ -6,8 +6,10 @@
  *
  * @module
  */
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
-import { type ServerType, serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import { memoryAdapter } from "../../adapters/memory/index.js";
 import { InvalidArgumentError } from "../../src/errors.js";
@@ -53,7 +55,7 @@ export async function adapterFromEnv(env: Env): Promise<LockAdapter> {
 export interface NodeService {
   readonly url: string;
   readonly port: number;
-  readonly server: ServerType;
+  readonly server: Server;
   close(): Promise<void>;
 }
 
@@ -67,8 +69,35 @@ export interface NodeService {
  */
 export function listen(app: Hono, options: { port: number; hostname?: string }): Promise<NodeService> {
   const hostname = options.hostname ?? "127.0.0.1";
+  // A request whose URL cannot be built (`GET *`, a malformed Host) never
+  // reaches the app: answer it as the app would, in JSON.
+  const listener = getRequestListener(app.fetch, {
+    hostname,
+    errorHandler: () => jsonError(400, "invalid_request", "the request line or Host header is malformed"),
+  });
+  const server = createServer(listener);
+  // Requests Node's parser refuses (a backslash path, headers or URL over
+  // 16 KiB): the same JSON shape, then the connection closes.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify(
+      tooLarge
+        ? { error: "headers_too_large", message: "the request line and headers exceed 16 KiB" }
+        : { error: "invalid_request", message: "the request is not valid HTTP/1.1" },
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+        "Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port, hostname }, (info) => {
+    server.once("error", reject);
+    server.listen(options.port, hostname, () => {
+      const info = server.address();
+      if (info === null || typeof info === "string") return reject(new Error("the server has no TCP address"));
       const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}`,
@@ -78,12 +107,15 @@ export function listen(app: Hono, options: { port: number; hostname?: string }):
           new Promise<void>((done, fail) => {
             server.close((error) => (error ? fail(error) : done()));
             // Keep-alive connections would hold close() open until they idle out.
-            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            server.closeAllConnections();
           }),
       });
     });
-    server.once("error", reject);
   });
+}
+
+function jsonError(status: number, error: string, message: string): Response {
+  return Response.json({ error, message }, { status, headers: { "Cache-Control": "no-store" } });
 }
 
 /** Configure everything from `env` and serve. */

@@ -14,12 +14,17 @@ import { type EtcdServer, startEtcd } from "../support/etcd.js";
 const PASSWORD = `pw-${newToken()}`;
 let plain: EtcdServer;
 let secured: EtcdServer;
+let jwtSecured: EtcdServer;
 beforeAll(async () => {
   // Auth tokens that expire after 2 s idle: the suite's waits make the adapter re-authenticate for real.
-  [plain, secured] = await Promise.all([startEtcd(), startEtcd({ authTokenTtlSeconds: 2 })]);
-  await secured.enableAuth(PASSWORD);
+  [plain, secured, jwtSecured] = await Promise.all([
+    startEtcd(),
+    startEtcd({ authTokenTtlSeconds: 2 }),
+    startEtcd({ jwt: true }),
+  ]);
+  await Promise.all([secured.enableAuth(PASSWORD), jwtSecured.enableAuth(PASSWORD)]);
 }, 60_000);
-afterAll(() => Promise.all([plain?.stop(), secured?.stop()]));
+afterAll(() => Promise.all([plain?.stop(), secured?.stop(), jwtSecured?.stop()]));
 
 describeConformance({ name: "etcd", create: ({ fetch }) => etcdAdapter({ endpoint: plain.url, fetch }) });
 
@@ -119,6 +124,21 @@ describe("etcd specifics", () => {
     expect(state.expiresAt).toBeGreaterThan(Date.now() + 55_000);
   });
 
+  test("a lock extended to a shorter TTL really frees at the shorter TTL", async () => {
+    const a = adapter({ prefix: "shorten/" });
+    const key = `k-${newToken()}`;
+    const token = newToken();
+    const grant = await a.acquire({ key, token, ttlMs: 60_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    const shorter = await a.extend({ key, token, ttlMs: 2_000 });
+    if (!shorter.ok) throw new Error("expected the extend to succeed");
+    // Well within the old 60 s lease: only the new 2 s one can have freed it (etcd sweeps leases every 500 ms).
+    await new Promise((resolve) => setTimeout(resolve, shorter.ttlMs + 1_500));
+    expect(await a.inspect(key)).toEqual({ held: false });
+    const next = await a.acquire({ key, token: newToken(), ttlMs: 5_000 });
+    expect(next.ok && next.fence > grant.fence).toBe(true);
+  });
+
   test("a waiting acquire renews one lease across its polls instead of granting one per poll", async () => {
     const paths: string[] = [];
     let firstLease: string | undefined;
@@ -145,7 +165,7 @@ describe("etcd specifics", () => {
     const lease = await waiting;
     const count = (path: string) => paths.filter((p) => p === path).length;
     expect(count("/v3/lease/grant")).toBe(1);
-    expect(count("/v3/lease/keepalive")).toBeGreaterThanOrEqual(2);
+    expect(count("/v3/lease/keepalive")).toBeGreaterThanOrEqual(1);
     expect(count("/v3/lease/keepalive")).toBe(count("/v3/kv/txn") - 1);
     expect((await rawGet(plain, `polls/${key}`))?.lease).toBe(firstLease);
     await lease.release();
@@ -194,18 +214,41 @@ describe("etcd specifics", () => {
     expect((await right.release({ key, token })).ok).toBe(true);
   });
 
-  test("token auth: a user whose role covers only the prefix can lock there and is refused elsewhere", async () => {
-    await secured.addPrefixUser(PASSWORD, { name: "locks", password: "locks-pw", prefix: "scoped/" });
-    const scoped = etcdAdapter({ endpoint: secured.url, username: "locks", password: "locks-pw", prefix: "scoped/" });
+  test("token auth (JWT): a user whose role covers only the prefix locks there, is refused elsewhere, and survives role changes", async () => {
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const root = etcdAdapter({ endpoint: jwtSecured.url, username: "root", password: PASSWORD, fetch: counting });
+    expect(await root.inspect("before")).toEqual({ held: false });
+    await jwtSecured.addPrefixUser(PASSWORD, { name: "locks", password: "locks-pw", prefix: "scoped/" });
+    // A JWT issued before a user or role change is refused ("revision of auth store is old"): a fresh one is fetched.
+    expect(await root.inspect("after")).toEqual({ held: false });
+    expect(paths.slice(2)).toEqual(["/v3/kv/txn", "/v3/auth/authenticate", "/v3/kv/txn"]);
+
+    const options = { endpoint: jwtSecured.url, username: "locks", password: "locks-pw" };
+    const scoped = etcdAdapter({ ...options, prefix: "scoped/" });
     const key = `job-${newToken()}`;
     const token = newToken();
-    const grant = await scoped.acquire({ key, token, ttlMs: 5_000, owner: "w" });
-    expect(grant.ok).toBe(true);
+    expect((await scoped.acquire({ key, token, ttlMs: 5_000, owner: "w" })).ok).toBe(true);
     expect(await scoped.inspect(key)).toMatchObject({ held: true, owner: "w" });
     expect((await scoped.extend({ key, token, ttlMs: 6_000 })).ok).toBe(true);
     expect(await scoped.release({ key, token })).toEqual({ ok: true });
-    const outside = etcdAdapter({ endpoint: secured.url, username: "locks", password: "locks-pw", prefix: "other/" });
+    const outside = etcdAdapter({ ...options, prefix: "other/" });
     await expect(outside.acquire({ key, token, ttlMs: 5_000 })).rejects.toBeInstanceOf(BackendRejectedError);
+  });
+
+  test("token auth: concurrent calls share one authentication", async () => {
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const a = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: counting });
+    const states = await Promise.all(Array.from({ length: 5 }, (_, i) => a.inspect(`shared-auth-${i}`)));
+    expect(states).toEqual(Array.from({ length: 5 }, () => ({ held: false })));
+    expect(paths.filter((path) => path === "/v3/auth/authenticate")).toHaveLength(1);
   });
 
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {

@@ -94,7 +94,12 @@ export interface Suite {
   key(label?: string): string;
   /** The shortest TTL worth using in timing cases: at least the backend's minimum. */
   shortTtlMs(): number;
-  /** `multiple` × {@link shortTtlMs}, capped at the backend's maximum TTL. */
+  /**
+   * A TTL that only has to hold a lock through a case's few requests:
+   * `multiple` × the larger of {@link shortTtlMs} and 2.5 s (a cold backend
+   * on a loaded machine can take seconds over the first ones), capped at the
+   * backend's maximum TTL. Cases about expiry use {@link shortTtlMs}.
+   */
   ttlMs(multiple: number): number;
   /** How long after a grant of `ttlMs` any contender must see the lock expired. */
   expiryWaitMs(grantedTtlMs: number): number;
@@ -138,7 +143,8 @@ export function createSuite(target: ConformanceTarget): Suite & {
     },
     key: (label = "k") => `${label}-${++counter}`,
     shortTtlMs: () => Math.max(suite.capabilities().ttl.minMs, 500),
-    ttlMs: (multiple: number) => Math.min(suite.shortTtlMs() * multiple, suite.capabilities().ttl.maxMs),
+    ttlMs: (multiple: number) =>
+      Math.min(Math.max(suite.shortTtlMs(), 2_500) * multiple, suite.capabilities().ttl.maxMs),
     expiryWaitMs: (granted: number) => {
       const caps = suite.capabilities();
       return granted + (caps.clock === "client" ? caps.clockSkewMarginMs : 0) + caps.ttl.granularityMs + 250;

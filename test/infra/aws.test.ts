@@ -21,7 +21,14 @@ import {
   readCloudFormation,
   resolveDefault,
 } from "./support/cloudformation.js";
-import { envNamesReadBy, KNOWN_ENV_NAMES, localImportClosure, ROOT, readSource } from "./support/source.js";
+import {
+  envNamesReadBy,
+  KNOWN_ENV_NAMES,
+  localImportClosure,
+  ROOT,
+  readSource,
+  SERVICE_DEFAULTS_KEPT,
+} from "./support/source.js";
 
 const LAMBDA_ENTRY = "service/platforms/lambda.ts";
 const full = readCloudFormation(join(ROOT, "infra/aws/template.yaml"));
@@ -155,6 +162,8 @@ describe("infra/aws/template.yaml (SAM: table + lock service)", () => {
         EDGELOCK_BASE_PATH,
         EDGELOCK_MAX_KEY_BYTES,
         EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
+        // The backend time limit and the waiter caps keep their defaults.
+        ...SERVICE_DEFAULTS_KEPT,
       ]);
       expect(read).toContain(EDGELOCK_API_TOKENS);
       expect(read).toContain(EDGELOCK_DYNAMODB_TABLE);

@@ -11,7 +11,7 @@ import {
   EDGELOCK_MAX_WAIT_MS,
 } from "../../service/env.js";
 import { type BicepResource, type BicepValue, isExpr, parseBicep } from "./support/bicep.js";
-import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource } from "./support/source.js";
+import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource, SERVICE_DEFAULTS_KEPT } from "./support/source.js";
 
 const AZURE_ENTRY = "service/platforms/azure-functions.ts";
 const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
@@ -135,7 +135,8 @@ describe("infra/azure/main.bicep", () => {
     expect(existsSync(join(ROOT, AZURE_ENTRY)), `${AZURE_ENTRY} must exist`).toBe(true);
     const read = envNamesReadBy(AZURE_ENTRY);
     // Key bytes stay at the v1 default (256).
-    const unsetOnPurpose = new Set([EDGELOCK_MAX_KEY_BYTES]);
+    // The backend time limit and the waiter caps keep their defaults.
+    const unsetOnPurpose = new Set([EDGELOCK_MAX_KEY_BYTES, ...SERVICE_DEFAULTS_KEPT]);
     expect(read).toContain(EDGELOCK_API_TOKENS);
     expect(read).toContain(EDGELOCK_AZURE_CONNECTION_STRING);
     for (const name of read) if (!unsetOnPurpose.has(name)) expect([...appSettings.keys()]).toContain(name);

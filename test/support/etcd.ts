@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
@@ -42,12 +43,26 @@ export async function startEtcd(
   options: {
     /** Seconds an idle auth token stays valid (`--auth-token-ttl`, etcd's default 300). */
     authTokenTtlSeconds?: number;
+    /**
+     * Issue JWT auth tokens (RS256, a key pair made for this member) instead
+     * of etcd's default simple tokens. A JWT names the auth revision it was
+     * issued at, so etcd refuses it once users or roles change.
+     */
+    jwt?: boolean;
   } = {},
   binary = process.env.ETCD ?? "etcd",
 ): Promise<EtcdServer> {
   // On tmpfs where there is one: etcd fsyncs every commit, and the other test
   // backends run in memory too (a disk's fsync only measures the disk).
   const dir = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edgelock-etcd-"));
+  const jwt: string[] = [];
+  if (options.jwt) {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    await writeFile(join(dir, "jwt.key"), privateKey.export({ type: "pkcs1", format: "pem" }));
+    await writeFile(join(dir, "jwt.pub"), publicKey.export({ type: "spki", format: "pem" }));
+    const keys = `pub-key=${join(dir, "jwt.pub")},priv-key=${join(dir, "jwt.key")}`;
+    jwt.push("--auth-token", `jwt,${keys},sign-method=RS256,ttl=10m`);
+  }
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
@@ -70,6 +85,7 @@ export async function startEtcd(
       `edgelock-test=${peer}`,
       "--log-level",
       "error",
+      ...jwt,
       ...(options.authTokenTtlSeconds === undefined ? [] : ["--auth-token-ttl", String(options.authTokenTtlSeconds)]),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },

@@ -26,7 +26,11 @@ export interface NeonLocal {
    * A `neon()` query function (HTTP mode) whose requests go through `fetch`
    * (default: the global one). `user` connects as another role.
    */
-  sql(options?: { fetch?: typeof fetch; user?: string }): NeonQueryFunction<false, false>;
+  sql(options?: {
+    fetch?: typeof fetch;
+    user?: string;
+    neon?: { arrayMode?: boolean; fullResults?: boolean };
+  }): NeonQueryFunction<false, false>;
   /** A WebSocket-mode `Pool` over the relay; ended by {@link stop}. */
   pool(options?: { user?: string; max?: number }): Pool;
   /** Stop everything. Idempotent. */
@@ -84,7 +88,11 @@ export async function startNeonLocal(): Promise<NeonLocal> {
       sql: (options = {}) => {
         const application = `edgelock-http-${++made}`;
         if (options.fetch) routes.set(application, options.fetch);
-        return neon(`${url(options.user)}?application_name=${application}`);
+        // Typed for the default modes; with other `neon` options only callers that ask per call (the adapter) use it.
+        return neon(`${url(options.user)}?application_name=${application}`, options.neon) as NeonQueryFunction<
+          false,
+          false
+        >;
       },
       pool: (options = {}) => {
         const pool = new Pool({ connectionString: url(options.user), max: options.max ?? 10 });

@@ -7,6 +7,8 @@ export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:<port>`, for ioredis and redis-cli. */
   readonly url: string;
+  /** Process id of `redis-server`, to pause it (`SIGSTOP`) in fault tests. */
+  readonly pid: number;
   /** Stop the server and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,7 +48,7 @@ export async function startRedisServer(binary = process.env.REDIS_SERVER ?? "red
     await stopChild(child);
     throw error;
   }
-  return { port, url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { port, url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => stopChild(child) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -33,6 +33,8 @@ export interface UpstashFixture {
   readonly token: string;
   /** A direct connection to the Redis behind the endpoint, for assertions and setup. */
   readonly redis: Redis;
+  /** Process id of the `redis-server` behind the endpoint (to `SIGSTOP` it). */
+  readonly redisPid: number;
   /** HTTP requests the endpoint has answered, whatever their outcome. */
   readonly requests: () => number;
   /** Stop the endpoint, the connection and `redis-server`. Idempotent. */
@@ -74,6 +76,7 @@ export async function startUpstash(options: { token?: string } = {}): Promise<Up
       url: `http://127.0.0.1:${port}`,
       token,
       redis,
+      redisPid: server.pid,
       requests: () => answered,
       stop: () => {
         stopping ??= (async () => {

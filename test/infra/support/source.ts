@@ -55,3 +55,6 @@ export function envNamesReadBy(entry: string): Set<string> {
 
 /** Every environment variable name the service knows. */
 export const KNOWN_ENV_NAMES: ReadonlySet<string> = new Set(Object.values(ENV));
+
+/** Service settings the templates leave at their defaults on purpose (backend time limit, waiter caps). */
+export const SERVICE_DEFAULTS_KEPT: readonly string[] = [ENV.backendTimeoutMs, ENV.maxWaiters, ENV.maxWaitersPerTenant];

@@ -1,0 +1,16 @@
+import { describe, expect, test } from "vitest";
+import { base64, base64url, fromBase64, hex } from "./encoding.js";
+
+describe("encodings agree with the platform's", () => {
+  test("base64, base64url and hex of every length up to 40, round trip included", () => {
+    for (let length = 0; length <= 40; length++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(length));
+      const reference = Buffer.from(bytes);
+      expect(base64(bytes)).toBe(reference.toString("base64"));
+      expect(base64url(bytes)).toBe(reference.toString("base64url"));
+      expect(hex(bytes)).toBe(reference.toString("hex"));
+      expect(Array.from(fromBase64(base64(bytes)))).toEqual(Array.from(bytes));
+      expect(Array.from(fromBase64(base64url(bytes)))).toEqual(Array.from(bytes));
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, test } from "vitest";
+import { createLockService } from "../../service/app.js";
+import { POLL } from "../../service/wait.js";
+import { type LockAdapter, memoryAdapter, newToken } from "../../src/index.js";
+import { call, sleep } from "./helpers.js";
+
+const A = "waiter-cap-tenant-a-1";
+const B = "waiter-cap-tenant-b-2";
+
+/** The memory adapter, recording when each acquire reached it. */
+function recorded(): { adapter: LockAdapter; acquires: number[] } {
+  const inner = memoryAdapter();
+  const acquires: number[] = [];
+  return {
+    acquires,
+    adapter: {
+      ...inner,
+      capabilities: inner.capabilities,
+      acquire: (request) => {
+        acquires.push(performance.now());
+        return inner.acquire(request);
+      },
+    },
+  };
+}
+
+describe("waiting acquires are capped per instance and per tenant", () => {
+  test("past a cap a waiting acquire answers 429 too_many_waiters with Retry-After, before any backend request", async () => {
+    const { adapter, acquires } = recorded();
+    const app = createLockService({ adapter, tokens: `${A},${B}`, maxWaiters: 5, maxWaitersPerTenant: 3 });
+    const acquire = (token: string, body: unknown) => call(app, "POST", "/v1/locks/k/acquire", { token, body });
+    const holder = await acquire(A, { ttlMs: 10_000 });
+    const holderB = await acquire(B, { ttlMs: 10_000 });
+    expect([holder.status, holderB.status]).toEqual([200, 200]);
+    const waitingA = [1, 2, 3].map(() => acquire(A, { ttlMs: 1_000, waitMs: 1_500, token: newToken() }));
+    await sleep(100);
+    const before = acquires.length;
+    const refused = await acquire(A, { ttlMs: 1_000, waitMs: 1_500 });
+    expect(refused.status).toBe(429);
+    expect(refused.json.error).toBe("too_many_waiters");
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(acquires.length).toBe(before);
+    // Tenant B has places of its own, until the instance's cap.
+    const waitingB = [1, 2].map(() => acquire(B, { ttlMs: 1_000, waitMs: 1_500, token: newToken() }));
+    await sleep(100);
+    expect((await acquire(B, { ttlMs: 1_000, waitMs: 1_500 })).status).toBe(429);
+    // An acquire without a wait is never capped.
+    expect((await acquire(A, { ttlMs: 1_000 })).status).toBe(409);
+    expect((await Promise.all([...waitingA, ...waitingB])).map((a) => a.status)).toEqual([409, 409, 409, 409, 409]);
+    // The places are given back.
+    const again = await acquire(A, { ttlMs: 1_000, waitMs: 50 });
+    expect(again.status).toBe(409);
+    expect(again.json.error).toBe("locked");
+  }, 20_000);
+
+  test("one waiter polls the backend at most once per POLL.minMs", async () => {
+    const { adapter, acquires } = recorded();
+    const app = createLockService({ adapter, tokens: A });
+    expect((await call(app, "POST", "/v1/locks/p/acquire", { token: A, body: { ttlMs: 10_000 } })).status).toBe(200);
+    acquires.length = 0;
+    const answer = await call(app, "POST", "/v1/locks/p/acquire", { token: A, body: { ttlMs: 1_000, waitMs: 2_000 } });
+    expect(answer.status).toBe(409);
+    expect(acquires.length).toBeGreaterThan(2);
+    const gaps = acquires.slice(1).map((at, i) => at - (acquires[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(POLL.minMs - 2);
+    expect(acquires.length).toBeLessThanOrEqual(1 + Math.ceil(2_000 / POLL.minMs));
+  }, 20_000);
+});
