@@ -74,7 +74,7 @@ export function fencedPut<T extends ConditionFields & { Item?: Record<string, At
   input: T,
   fence: number,
   options: FencedWriteOptions = {},
-): T {
+): NoInfer<T> {
   const attribute = check(fence, options);
   return withCondition({ ...input, Item: { ...input.Item, [attribute]: { N: String(fence) } } }, fence, options);
 }
@@ -96,7 +96,7 @@ export function fencedUpdate<T extends ConditionFields & { UpdateExpression?: st
   input: T,
   fence: number,
   options: FencedWriteOptions = {},
-): T {
+): NoInfer<T> {
   const set = `${NAME} = ${VALUE}`;
   const expression = input.UpdateExpression ?? "";
   // Clause keywords are case-insensitive; add to the SET clause or start one.
