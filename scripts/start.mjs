@@ -4,8 +4,9 @@
 // .wrangler/state across restarts.
 //
 // Environment: PORT (default 8787), EDGELOCK_API_TOKENS (default the dev
-// token "dev-token", unless .dev.vars sets it), EDGELOCK_MAX_WAIT_MS and
-// EDGELOCK_MAX_KEY_BYTES (passed through when set), EDGELOCK_STATE_DIR
+// token "dev-token", unless .dev.vars sets it), EDGELOCK_MAX_WAIT_MS,
+// EDGELOCK_MAX_KEY_BYTES, EDGELOCK_BACKEND_TIMEOUT_MS, EDGELOCK_MAX_WAITERS and
+// EDGELOCK_MAX_WAITERS_PER_TENANT (passed through when set), EDGELOCK_STATE_DIR
 // (default .wrangler/state), EDGELOCK_HOST (default 127.0.0.1).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -25,7 +26,13 @@ const devVars = join(root, ".dev.vars");
 const devVarsSetsTokens = existsSync(devVars) && /^\s*EDGELOCK_API_TOKENS\s*=/m.test(readFileSync(devVars, "utf8"));
 if (process.env.EDGELOCK_API_TOKENS) vars.push(`EDGELOCK_API_TOKENS:${process.env.EDGELOCK_API_TOKENS}`);
 else if (!devVarsSetsTokens) vars.push(`EDGELOCK_API_TOKENS:${DEV_TOKEN}`);
-for (const name of ["EDGELOCK_MAX_WAIT_MS", "EDGELOCK_MAX_KEY_BYTES"]) {
+for (const name of [
+  "EDGELOCK_MAX_WAIT_MS",
+  "EDGELOCK_MAX_KEY_BYTES",
+  "EDGELOCK_BACKEND_TIMEOUT_MS",
+  "EDGELOCK_MAX_WAITERS",
+  "EDGELOCK_MAX_WAITERS_PER_TENANT",
+]) {
   if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
 }
 

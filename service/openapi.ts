@@ -26,7 +26,10 @@ const common: Json = {
   ]),
   "401": error("Missing or unknown bearer token, or no tokens configured (fail closed).", ["unauthorized"]),
   "403": error("The token is scoped to a key prefix this key does not start with.", ["forbidden"]),
-  "503": error("The backend failed or is misconfigured; the request may have been applied.", ["backend_unavailable"]),
+  "503": error(
+    "The backend failed, is misconfigured or did not answer within the backend time limit; the request may have been applied.",
+    ["backend_unavailable"],
+  ),
 };
 
 const bodyErrors: Json = {
@@ -97,6 +100,14 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
             }),
             "409": {
               ...error("Still held by someone else after waitMs.", ["locked"]),
+              headers: {
+                "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } },
+              },
+            },
+            "429": {
+              ...error("A waiting acquire found the instance's or the tenant's waiter cap full; nothing was applied.", [
+                "too_many_waiters",
+              ]),
               headers: {
                 "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } },
               },

@@ -53,15 +53,16 @@ export async function acquireWithWait(
     if (result.ok) return { ...result, waitedMs: sentAt - received + (result.waitedMs ?? 0) };
     const remaining = deadline - Date.now();
     if (remaining <= 0 || request.signal.aborted) return result;
+    const delay = Math.max(POLL.minMs, pollDelay(poll, result.retryAfterMs, remaining, POLL));
     try {
-      const delay = Math.max(POLL.minMs, pollDelay(poll, result.retryAfterMs, remaining, POLL));
       await sleep(Math.min(delay, remaining), request.signal);
     } catch (error) {
       // The caller hung up: it reads no answer, so the last refusal stands.
       if (error instanceof LockAbortedError) return result;
       throw error;
     }
-    if (wait.withdrawn) return result;
+    // Less than the poll floor was left: the deadline passed without another attempt.
+    if (wait.withdrawn || delay > remaining) return result;
   }
 }
 

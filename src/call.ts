@@ -22,7 +22,7 @@ export interface CallLimits {
  * possibly applied. No attempt and no backoff runs past `endsAt`.
  */
 export async function callWithRetries<T>(
-  operation: (signal: AbortSignal) => Promise<T>,
+  operation: (attempt: AttemptSignal) => Promise<T>,
   limits: CallLimits,
   userSignal?: AbortSignal,
 ): Promise<T> {
@@ -34,7 +34,7 @@ export async function callWithRetries<T>(
     const cut = left < planned;
     const limit = new AttemptLimit(timeoutMs, userSignal);
     try {
-      return await untilAborted(operation(limit.signal), limit.signal);
+      return await limit.run(operation);
     } catch (cause) {
       if (userSignal?.aborted) throw abortError(userSignal);
       const error = limit.timedOut
@@ -49,70 +49,132 @@ export async function callWithRetries<T>(
       const delay = backoffDelay(attempt, { baseMs: 50, maxMs: 500 });
       if (Date.now() + delay >= limits.endsAt) throw error;
       await sleep(delay, userSignal);
-    } finally {
-      limit.done();
     }
   }
 }
 
+/** What an operation gets for one attempt: the signal to pass on, made only when read. */
+export interface AttemptSignal {
+  readonly signal: AbortSignal;
+}
+
+// Attempts whose timers are not armed yet. Arming waits for the next
+// macrotask (one shared timer for all of them): an in-memory adapter has
+// settled by then, anything doing I/O has not and gets a timer for the time
+// that is left. Settled attempts are pruned when the list grows, so a loop
+// that never yields keeps it short.
+let unarmed: AttemptLimit[] = [];
+let armScheduled = false;
+const PRUNE_AT = 256;
+
+function armLater(limit: AttemptLimit): void {
+  if (unarmed.length >= PRUNE_AT) {
+    unarmed = unarmed.filter((waiting) => !waiting.settled);
+    // Still long: these are genuinely pending, arm them now.
+    if (unarmed.length >= PRUNE_AT) armAll();
+  }
+  unarmed.push(limit);
+  if (!armScheduled) {
+    armScheduled = true;
+    setTimeout(armAll, 0);
+  }
+}
+
+function armAll(): void {
+  armScheduled = false;
+  const waiting = unarmed;
+  unarmed = [];
+  for (const limit of waiting) limit.arm();
+}
+
 /**
- * The signal of one attempt: aborts after `ms` or when the caller's signal
- * does. One controller and one timer, cleared when the attempt settles:
- * cheaper than `AbortSignal.timeout` plus `AbortSignal.any`, which keep
- * their timer and weak references alive after the attempt.
+ * The limit of one attempt: settles the attempt with a rejection after `ms`
+ * or when the caller's signal aborts, even if the adapter ignores its
+ * signal, so callers are never held hostage by a hung request (the
+ * abandoned request's outcome no longer matters; the owner token resolves
+ * it). Cheap when nothing goes wrong: the controller is made only if the
+ * adapter reads the signal, and the timer only if the operation has not
+ * settled by the next macrotask (it then gets the time that is left).
+ * `AbortSignal.timeout` plus `AbortSignal.any` per attempt cost several
+ * times the whole in-memory operation.
  */
-class AttemptLimit {
-  readonly #controller = new AbortController();
-  readonly #timer: ReturnType<typeof setTimeout>;
+class AttemptLimit implements AttemptSignal {
+  readonly #ms: number;
+  readonly #started = Date.now();
   readonly #userSignal: AbortSignal | undefined;
-  readonly #onUserAbort: (() => void) | undefined;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onUserAbort: (() => void) | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  settled = false;
+  #reason: unknown;
   timedOut = false;
 
   constructor(ms: number, userSignal: AbortSignal | undefined) {
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.#controller.abort(new DOMException(`timed out after ${ms} ms`, "TimeoutError"));
-    }, ms);
-    if (userSignal) {
-      this.#userSignal = userSignal;
-      this.#onUserAbort = () => this.#controller.abort(userSignal.reason);
-      userSignal.addEventListener("abort", this.#onUserAbort, { once: true });
-    }
+    this.#ms = ms;
+    this.#userSignal = userSignal;
   }
 
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
-  done(): void {
-    clearTimeout(this.#timer);
+  run<T>(operation: (attempt: AttemptSignal) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      const userSignal = this.#userSignal;
+      if (userSignal) {
+        this.#onUserAbort = () => this.#abort(userSignal.reason);
+        userSignal.addEventListener("abort", this.#onUserAbort, { once: true });
+      }
+      let pending: Promise<T>;
+      try {
+        pending = operation(this);
+      } catch (error) {
+        this.#finish();
+        reject(error);
+        return;
+      }
+      pending.then(
+        (value) => {
+          this.#finish();
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#finish();
+          reject(error);
+        },
+      );
+      if (!this.settled) armLater(this);
+    });
+  }
+
+  arm(): void {
+    if (this.settled || this.#timer !== undefined) return;
+    this.#timer = setTimeout(
+      () => {
+        this.timedOut = true;
+        this.#abort(new DOMException(`timed out after ${this.#ms} ms`, "TimeoutError"));
+      },
+      Math.max(0, this.#ms - (Date.now() - this.#started)),
+    );
+  }
+
+  #abort(reason: unknown): void {
+    if (this.settled) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#finish();
+    this.#reject?.(reason);
+  }
+
+  #finish(): void {
+    this.settled = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#onUserAbort) this.#userSignal?.removeEventListener("abort", this.#onUserAbort);
   }
-}
-
-/**
- * Settle with `promise`, or reject as soon as `signal` aborts even if the
- * adapter ignores the signal: callers are never held hostage by a hung
- * request. The abandoned promise's outcome no longer matters; the owner
- * token resolves it.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

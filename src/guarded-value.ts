@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { AttemptSignal } from "./call.js";
 import {
   BackendError,
   EdgelockError,
@@ -60,7 +61,7 @@ export interface UpdateOptions {
 /** What the guarded value needs from the lock client. */
 export interface GuardedContext {
   readonly adapter: LockAdapter;
-  call<T>(operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  call<T>(operation: (attempt: AttemptSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
 /** The adapter's guarded-value capability, or an {@link UnsupportedError}. */
@@ -134,7 +135,16 @@ export async function readValue<T>(
 ): Promise<ValueRead<T>> {
   guardedCapability(ctx.adapter);
   const read = ctx.adapter.readValue as (key: string, options: { signal: AbortSignal }) => Promise<StoredValue>;
-  const stored = await ctx.call((s) => read.call(ctx.adapter, backendKey, { signal: s }), signal);
+  // The attempt's signal is made only if the adapter asks for it.
+  const stored = await ctx.call(
+    (attempt) =>
+      read.call(ctx.adapter, backendKey, {
+        get signal() {
+          return attempt.signal;
+        },
+      }),
+    signal,
+  );
   return parseStored<T>(stored);
 }
 
@@ -186,7 +196,7 @@ export async function writeValue(
   const writeId = newToken();
   const write = ctx.adapter.writeValue as NonNullable<LockAdapter["writeValue"]>;
   let attempts = 0;
-  const result: AdapterWriteResult = await ctx.call((attemptSignal) => {
+  const result: AdapterWriteResult = await ctx.call((attempt) => {
     attempts++;
     return write.call(ctx.adapter, {
       key: writer.backendKey,
@@ -194,7 +204,9 @@ export async function writeValue(
       json: value.json,
       writeId,
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
-      signal: attemptSignal,
+      get signal() {
+        return attempt.signal;
+      },
     });
   }, signal);
   if (result.ok) return { version: result.version, fence: result.fence };

@@ -42,6 +42,7 @@ export type {
   CallOptions,
   Locker,
   LockerOptions,
+  ResumeOptions,
   TryAcquireOptions,
   WithLockOptions,
   WithLockResult,

@@ -1,3 +1,4 @@
+import type { AttemptSignal } from "./call.js";
 import { LockLostError, StaleWriteError } from "./errors.js";
 import {
   guardedCapability,
@@ -100,7 +101,7 @@ export interface LeaseContext {
   readonly marginMs: number;
   readonly maxTtlMs: number;
   /** Runs one adapter operation with timeouts and ambiguous-outcome retries. */
-  call<T>(operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  call<T>(operation: (attempt: AttemptSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Where failures of clean-up work nobody awaits are reported. */
   report(error: unknown): void;
 }
@@ -174,7 +175,16 @@ export class LeaseImpl implements Lease {
     if (this.#state !== "held" || this.#expired()) throw this.#goneError();
     const sentAt = Date.now();
     const result = await this.#ctx
-      .call((signal) => this.#ctx.adapter.extend({ key: this.#backendKey, token: this.token, ttlMs, signal }))
+      .call((attempt) =>
+        this.#ctx.adapter.extend({
+          key: this.#backendKey,
+          token: this.token,
+          ttlMs,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });
@@ -247,7 +257,15 @@ export class LeaseImpl implements Lease {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
     await this.#ctx
-      .call((signal) => this.#ctx.adapter.release({ key: this.#backendKey, token: this.token, signal }))
+      .call((attempt) =>
+        this.#ctx.adapter.release({
+          key: this.#backendKey,
+          token: this.token,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });

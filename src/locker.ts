@@ -1,13 +1,16 @@
-import { callWithRetries } from "./call.js";
-import { BackendError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import { type AttemptSignal, callWithRetries } from "./call.js";
+import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
 import { readValue, type ValueRead } from "./guarded-value.js";
+import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
+import { keepExtended } from "./lease-renewal.js";
 import type {
   AcquireOptions,
   CallOptions,
   Locker,
   LockerOptions,
+  ResumeOptions,
   TryAcquireOptions,
   WithLockOptions,
   WithLockResult,
@@ -18,6 +21,7 @@ import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState 
 import {
   MAX_DURATION_MS,
   validateDuration,
+  validateFlag,
   validateFunction,
   validateKey,
   validateNamespace,
@@ -144,7 +148,59 @@ class LockerImpl implements Locker, LeaseContext {
     const backendKey = this.#namespace + validateKey(key);
     const signal = validateSignal(checked.signal);
     const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
-    return this.call((s) => this.adapter.inspect(backendKey, { signal: s }), signal, endsAt);
+    return this.call(
+      (attempt) =>
+        this.adapter.inspect(backendKey, {
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      signal,
+      endsAt,
+    );
+  }
+
+  async resume(key: string, token: string, options?: ResumeOptions): Promise<Lease> {
+    const checked = validateOptions("resume options", options);
+    validateKey(key);
+    if (typeof token !== "string" || !TOKEN_PATTERN.test(token)) {
+      throw new InvalidArgumentError("token must be an owner token (22 characters of base64url) from a lease");
+    }
+    const ttlMs = validateDuration(
+      "ttlMs",
+      checked.ttlMs === undefined ? this.#defaultTtlMs : checked.ttlMs,
+      1,
+      this.maxTtlMs,
+    );
+    const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? false;
+    const signal = validateSignal(checked.signal);
+    const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
+    if (signal?.aborted) throw abortError(signal);
+    const backendKey = this.#namespace + key;
+    const sentAt = Date.now();
+    const result = await this.call(
+      (attempt) =>
+        this.adapter.extend({
+          key: backendKey,
+          token,
+          ttlMs,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      signal,
+      endsAt,
+    ).catch((error: unknown) => {
+      throw redactToken(error, token);
+    });
+    if (!result.ok) throw new LockLostError(key, `lock "${key}" is not held by this token; it cannot be resumed`);
+    return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
+  }
+
+  /** Start the opt-in renewal of a new lease; it ends when the lease is released or lost. */
+  #lease(lease: LeaseImpl, autoExtend: boolean): Lease {
+    if (autoExtend) void keepExtended(lease, lease.signal, this);
+    return lease;
   }
 
   async read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>> {
@@ -173,6 +229,7 @@ class LockerImpl implements Locker, LeaseContext {
     const owner = validateOwner(options.owner);
     const userSignal = validateSignal(options.signal);
     const timeoutMs = validateTimeout(options.timeoutMs);
+    const autoExtend = validateFlag("autoExtend", options.autoExtend) ?? false;
     if (userSignal?.aborted) throw abortError(userSignal);
 
     const backendKey = this.#namespace + key;
@@ -192,8 +249,17 @@ class LockerImpl implements Locker, LeaseContext {
       let result: AdapterAcquireResult;
       try {
         result = await callWithRetries(
-          (signal) => {
-            const request = this.adapter.acquire({ key: backendKey, token, ttlMs, waitMs: serverWait, owner, signal });
+          (attempt) => {
+            const request = this.adapter.acquire({
+              key: backendKey,
+              token,
+              ttlMs,
+              waitMs: serverWait,
+              owner,
+              get signal() {
+                return attempt.signal;
+              },
+            });
             inFlight = request;
             return request;
           },
@@ -220,7 +286,7 @@ class LockerImpl implements Locker, LeaseContext {
         }
         throw redactToken(error, token);
       }
-      if (result.ok) return new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs);
+      if (result.ok) return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
 
       const remaining = budget.waitEndsAt - Date.now();
       if (remaining <= 0) {
@@ -265,7 +331,7 @@ class LockerImpl implements Locker, LeaseContext {
    * time limit (see {@link callWithRetries}).
    */
   call<T>(
-    operation: (signal: AbortSignal) => Promise<T>,
+    operation: (attempt: AttemptSignal) => Promise<T>,
     userSignal?: AbortSignal,
     endsAt = this.#endsAt(Date.now(), undefined),
   ): Promise<T> {
@@ -278,7 +344,15 @@ class LockerImpl implements Locker, LeaseContext {
 
   async #releaseQuietly(backendKey: string, token: string): Promise<void> {
     try {
-      await this.call((signal) => this.adapter.release({ key: backendKey, token, signal }));
+      await this.call((attempt) =>
+        this.adapter.release({
+          key: backendKey,
+          token,
+          get signal() {
+            return attempt.signal;
+          },
+        }),
+      );
     } catch (error) {
       this.report(
         new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {

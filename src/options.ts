@@ -62,6 +62,21 @@ export interface TryAcquireOptions extends CallOptions {
   readonly ttlMs?: number;
   /** Free-text description of the holder, shown by `inspect`. */
   readonly owner?: string;
+  /**
+   * Keep extending the lease each time a third of its TTL has passed, until
+   * it is released. Default `false` (`withLock` extends on its own). If an
+   * extension fails for good, `lease.signal` aborts; failed attempts are
+   * reported through `onBackgroundError`.
+   */
+  readonly autoExtend?: boolean;
+}
+
+/** Options of {@link Locker.resume}. */
+export interface ResumeOptions extends CallOptions {
+  /** TTL the resumed lease is extended to, ms. Default: the locker's `defaultTtlMs`. */
+  readonly ttlMs?: number;
+  /** As for {@link TryAcquireOptions.autoExtend}. */
+  readonly autoExtend?: boolean;
 }
 
 /** Options of {@link Locker.acquire}. */
@@ -131,6 +146,20 @@ export interface Locker {
    * ```
    */
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
+  /**
+   * Continue a lease taken elsewhere (another instance, a later invocation)
+   * from its key and owner token: extends it on the backend with the token,
+   * so the lease comes back with its fence and a fresh TTL. Throws
+   * {@link LockLostError} when the token no longer holds the key.
+   *
+   * @example
+   * ```ts
+   * // The queue message carries { key, token } from the invocation that took the lock.
+   * const lease = await locker.resume(message.key, message.token, { ttlMs: 30_000 });
+   * try { await finish(lease.fence); } finally { await lease.release(); }
+   * ```
+   */
+  resume(key: string, token: string, options?: ResumeOptions): Promise<Lease>;
   /** Who holds `key`, without needing its token. */
   inspect(key: string, options?: CallOptions): Promise<LockState>;
   /**

@@ -13,10 +13,22 @@ export const MAX_OWNER_BYTES = 256;
  */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-const encoder = new TextEncoder();
-
+/** UTF-8 length of `value`, counted without encoding it (lone surrogates count as U+FFFD, 3 bytes). */
 export function utf8Length(value: string): number {
-  return encoder.encode(value).byteLength;
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < value.length) {
+      const low = value.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function checkText(what: string, value: unknown, minBytes: number, maxBytes: number): string {

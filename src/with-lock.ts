@@ -1,7 +1,7 @@
 import { LockLostError, LockTimeoutError } from "./errors.js";
 import type { Lease } from "./lease.js";
+import { keepExtended } from "./lease-renewal.js";
 import type { Locker, WithLockOptions, WithLockResult } from "./options.js";
-import { sleep } from "./timing.js";
 import { MAX_DURATION_MS, validateDuration, validateFlag, validateFunction, validateOptions } from "./validate.js";
 
 export type { WithLockOptions, WithLockResult } from "./options.js";
@@ -19,13 +19,13 @@ export async function withLock<T>(
   let lease: Lease | null;
   if (waitMs > 0) {
     try {
-      lease = await locker.acquire(key, checked);
+      lease = await locker.acquire(key, { ...checked, autoExtend: false });
     } catch (error) {
       if (error instanceof LockTimeoutError) return { ran: false, reason: "timeout" };
       throw error;
     }
   } else {
-    lease = await locker.tryAcquire(key, checked);
+    lease = await locker.tryAcquire(key, { ...checked, autoExtend: false });
     if (!lease) return { ran: false, reason: "locked" };
   }
 
@@ -52,30 +52,4 @@ export async function withLock<T>(
     });
   }
   return { ran: true, value, fence: lease.fence };
-}
-
-/**
- * Extend whenever a third of the TTL has passed; after a failed attempt try
- * again sooner, as long as the lease is still valid. Ends when `stop` aborts
- * or the lease is lost.
- */
-async function keepExtended(lease: Lease, stop: AbortSignal, locker: { report(error: unknown): void }): Promise<void> {
-  const both = AbortSignal.any([stop, lease.signal]);
-  let failures = 0;
-  while (!both.aborted) {
-    const wait = failures === 0 ? lease.ttlMs / 3 : Math.min(lease.remainingMs() / 3, 1_000);
-    try {
-      await sleep(wait, both);
-    } catch {
-      return; // stopped or lost: nothing left to extend
-    }
-    try {
-      await lease.extend();
-      failures = 0;
-    } catch (error) {
-      if (error instanceof LockLostError) return; // the lease signal already tells fn
-      failures++;
-      locker.report(error);
-    }
-  }
 }

@@ -26,7 +26,7 @@ import {
   ROUNDS,
 } from "./lock-blob-requests.js";
 import type { LockRecord } from "./lock-metadata.js";
-import { answerError, type BlobRest, serverNow } from "./rest.js";
+import { answerError, type BlobAnswer, type BlobRest, serverNow } from "./rest.js";
 
 /** Azure's bounds on a finite lease, in seconds. */
 export const MIN_LEASE_SECONDS = 15;
@@ -171,21 +171,18 @@ export class BlobLocks {
     const leaseId = await leaseIdFor(token);
     const holder = await holderTag(leaseId);
 
-    let current = this.#known.get(blob);
-    if (current?.record.holder !== holder) {
-      const read = await this.#readWithLease(blob, signal);
-      if (!read || read.record.holder !== holder || !read.leased) return { ok: false, reason: "not_held" };
-      current = read;
-    }
     // 1. Prove the lease is active and ours: Azure refuses a write with a
     //    lease id unless that lease is active (an expired lease is not held,
     //    even if nobody took it since). The write records the new expiry.
-    const record: LockRecord = {
-      ...current.record,
-      ttlMs: seconds * 1000,
-      expiresAt: this.#rest.serviceNow() + seconds * 1000,
-    };
-    const written = await this.#blobs.writeRecord(blob, record, leaseId, undefined, signal);
+    const rewritten = await this.#rewrite(
+      blob,
+      leaseId,
+      holder,
+      (current) => ({ ...current, ttlMs: seconds * 1000, expiresAt: this.#rest.serviceNow() + seconds * 1000 }),
+      signal,
+    );
+    if (!rewritten) return { ok: false, reason: "not_held" };
+    const { answer: written, record } = rewritten;
     if (!isSuccess(written)) {
       if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
         this.#known.delete(blob);
@@ -194,11 +191,10 @@ export class BlobLocks {
       throw answerError(written, `extend the lease on ${blob}`, true);
     }
     const etag = written.headers.get("etag");
-    if (etag) this.#remember(blob, etag, record);
     // 2. Acquire with the active lease id sets the new duration (renew would
     //    keep the original one). `If-Match` refuses it if the lease ended in
     //    between and someone else was granted the key.
-    const answer = await this.#blobs.takeLease(blob, leaseId, seconds, etag ?? current.etag, signal);
+    const answer = await this.#blobs.takeLease(blob, leaseId, seconds, etag ?? rewritten.etag, signal);
     if (isSuccess(answer)) {
       return { ok: true, fence: record.fence, ttlMs: seconds * 1000, expiresAt: serverNow(answer) + seconds * 1000 };
     }
@@ -221,20 +217,15 @@ export class BlobLocks {
     // 1. Clear the holder's name from the record, under the lease, so that
     //    the same token acquiring again is not taken for a retry of this
     //    grant. The fence is kept: it is the counter.
-    let current = this.#known.get(blob);
-    if (current?.record.holder !== holder) current = await this.#readWithLease(blob, signal);
-    if (current?.record.holder === holder) {
-      const record: LockRecord = { ...current.record, holder: undefined, ...NO_GRANT };
-      const written = await this.#blobs.writeRecord(blob, record, leaseId, undefined, signal);
-      if (!isSuccess(written)) {
-        if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
-          this.#known.delete(blob);
-          return { ok: false, reason: "not_held" };
-        }
-        throw answerError(written, `release the lease on ${blob}`, true);
+    const cleared = (current: LockRecord): LockRecord => ({ ...current, holder: undefined, ...NO_GRANT });
+    const rewritten = await this.#rewrite(blob, leaseId, holder, cleared, signal);
+    if (rewritten && !isSuccess(rewritten.answer)) {
+      const written = rewritten.answer;
+      if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
+        this.#known.delete(blob);
+        return { ok: false, reason: "not_held" };
       }
-      const etag = written.headers.get("etag");
-      if (etag) this.#remember(blob, etag, record);
+      throw answerError(written, `release the lease on ${blob}`, true);
     }
     // 2. The lease. Also when the record does not name this token: an earlier
     //    release may have cleared it and lost its lease release; Azure's
@@ -286,6 +277,40 @@ export class BlobLocks {
   /** Get Blob Properties, remembered. */
   readProperties(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
     return this.#readWithLease(blob, signal);
+  }
+
+  /**
+   * Write `change(record)` under the lease, conditioned on the ETag of the
+   * record it was computed from, so that a stale view can never write an
+   * older fence back; a refused condition means the view was stale: read and
+   * try again. `undefined` when the record does not name `holder` or no lease
+   * is active. A successful write is remembered.
+   */
+  async #rewrite(
+    blob: string,
+    leaseId: string,
+    holder: string,
+    change: (current: LockRecord) => LockRecord,
+    signal: AbortSignal | undefined,
+  ): Promise<{ answer: BlobAnswer; record: LockRecord; etag: string } | undefined> {
+    let current: Known | undefined = this.#known.get(blob);
+    for (let round = 0; round < ROUNDS; round++) {
+      if (current?.record.holder !== holder) {
+        const read = await this.#readWithLease(blob, signal);
+        if (!read || read.record.holder !== holder || !read.leased) return undefined;
+        current = read;
+      }
+      const record = change(current.record);
+      const answer = await this.#blobs.writeRecord(blob, record, leaseId, current.etag, signal);
+      if (answer.status === 412 && answer.code === "ConditionNotMet") {
+        current = undefined;
+        continue;
+      }
+      const etag = answer.headers.get("etag");
+      if (isSuccess(answer) && etag) this.#remember(blob, etag, record);
+      return { answer, record, etag: current.etag };
+    }
+    throw new BackendError(`the metadata of ${blob} kept changing under the lease`, { maybeApplied: true });
   }
 
   #blob(key: string): string {

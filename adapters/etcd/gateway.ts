@@ -49,6 +49,8 @@ export class EtcdGateway {
   #authToken: Promise<string> | undefined;
   // What #authToken resolved to, so that a refusal of an older token does not discard a newer one.
   #authTokenValue: string | undefined;
+  // Whether #authToken has settled.
+  #authSettled = false;
 
   constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
     this.#endpoint = endpoint;
@@ -98,16 +100,25 @@ export class EtcdGateway {
         if (typeof answer.token !== "string" || answer.token === "") {
           throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
         }
-        if (this.#authToken === pending) this.#authTokenValue = answer.token;
+        if (this.#authToken === pending) {
+          this.#authTokenValue = answer.token;
+          this.#authSettled = true;
+        }
         return answer.token;
       });
       this.#authToken = pending;
+      this.#authSettled = false;
       pending.catch(() => {
         if (this.#authToken === pending) this.#authToken = undefined;
       });
     }
     const current = this.#authToken;
-    return signal ? raceAbort(current, signal) : current;
+    if (!signal) return current;
+    // A caller that gives up on a slow authentication (its timeout) lets the
+    // next call start a fresh one instead of waiting on the same again.
+    return raceAbort(current, signal, () => {
+      if (this.#authToken === current && !this.#authSettled) this.#authToken = undefined;
+    });
   }
 
   async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {
@@ -202,10 +213,13 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbandon: () => void): Promise<T> {
   if (signal.aborted) return Promise.reject(fetchFailure(signal.reason, "authenticate with etcd"));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(fetchFailure(signal.reason, "authenticate with etcd"));
+    const onAbort = () => {
+      onAbandon();
+      reject(fetchFailure(signal.reason, "authenticate with etcd"));
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {

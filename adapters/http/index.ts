@@ -4,13 +4,8 @@
  *
  * @module
  */
-import {
-  BackendError,
-  BackendRejectedError,
-  fetchFailure,
-  InvalidArgumentError,
-  UnsupportedError,
-} from "../../src/errors.js";
+import { BackendError, InvalidArgumentError, UnsupportedError } from "../../src/errors.js";
+import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
 import type {
   AdapterAcquireResult,
   AdapterCallOptions,
@@ -140,7 +135,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       });
       text = await response.text();
     } catch (cause) {
-      throw fetchFailure(cause, `edgelock service ${what}`);
+      throw transportFailure(cause, `edgelock service ${what}`);
     }
     const json = parseObject(text);
     if (response.status === 200 || response.status === 409) {
@@ -151,7 +146,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
         cause: text.slice(0, 200),
       });
     }
-    throw errorFor(what, response.status, json, text);
+    throw errorFor(what, method === "POST", response.status, json, text);
   }
 
   return {
@@ -279,16 +274,20 @@ function unreadable(what: string, status: number, json: Record<string, unknown>)
   });
 }
 
-function errorFor(what: string, status: number, json: Record<string, unknown> | undefined, text: string): Error {
+function errorFor(
+  what: string,
+  mutating: boolean,
+  status: number,
+  json: Record<string, unknown> | undefined,
+  text: string,
+): Error {
   const detail = typeof json?.message === "string" ? json.message : typeof json?.error === "string" ? json.error : "";
   const message = `edgelock service ${what} answered ${status}${detail ? `: ${detail}` : ""}`;
-  const cause = json ?? text.slice(0, 200);
-  if (status === 400 || status === 413) return new InvalidArgumentError(message, { cause });
   if (status === 501 && json?.error === "unsupported") return new UnsupportedError(message);
-  // Throttled before any work was done.
-  if (status === 429) return new BackendError(message, { maybeApplied: false, status, cause });
-  // A 5xx (or a gateway's) may come after the service acted.
-  if (status >= 500) return new BackendError(message, { maybeApplied: true, status, cause });
-  // 401, 403, 404 (wrong URL), 405 and anything else: retrying will not help.
-  return new BackendRejectedError(message, { status, cause });
+  // The service validates the caller's own arguments, so its 400 and 413 are the caller's fault.
+  return statusFailure(status, message, {
+    mutating,
+    badRequest: "invalid-argument",
+    cause: json ?? text.slice(0, 200),
+  });
 }

@@ -14,3 +14,10 @@ describe("encodings agree with the platform's", () => {
     }
   });
 });
+
+test("utf8Length counts as TextEncoder encodes, surrogates included", async () => {
+  const { utf8Length } = await import("../validate.js");
+  const samples = ["", "a", "é", "€", "🔒", "a🔒é€", "\ud800", "\udc00x", "x\ud800\ud800\udc00", "é".repeat(129)];
+  for (const sample of samples)
+    expect(utf8Length(sample), JSON.stringify(sample)).toBe(new TextEncoder().encode(sample).length);
+});

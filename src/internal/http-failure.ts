@@ -57,7 +57,6 @@ export function statusFailure(status: number, message: string, context: StatusCo
 /**
  * Wrap anything a `fetch` call threw (network failure, abort, timeout) as a
  * `BackendError` that may have been applied, naming the root cause (see
- * `fetchFailure` in `errors.ts`, where it stays for the HTTP client until it
- * imports this module).
+ * `fetchFailure` in `errors.ts`, which the lock client's own timeouts share).
  */
 export const transportFailure: (cause: unknown, what: string) => EdgelockError = fetchFailure;

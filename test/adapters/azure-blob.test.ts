@@ -152,7 +152,8 @@ describe("azure-blob specifics", () => {
     expect((await count(one, () => a.extend({ key, token: t2, ttlMs: 15_000 })))[0]).toBe(2);
     // Another instance extending a lease it did not grant reads the metadata first.
     expect((await count(two, () => b.extend({ key, token: t2, ttlMs: 15_000 })))[0]).toBe(3);
-    expect((await count(one, () => a.release({ key, token: t2 })))[0]).toBe(2);
+    // a's view names t2 but b wrote since: the write conditioned on a's ETag is refused, a reads, writes, releases.
+    expect((await count(one, () => a.release({ key, token: t2 })))[0]).toBe(4);
     // a's release wrote the record last: b's view is stale, so b reads it, and its fence follows a's grant.
     const t3 = newToken();
     const [stale3, grant3] = await count(two, () => b.acquire({ key, token: t3, ttlMs: 15_000 }));
@@ -189,6 +190,31 @@ describe("azure-blob specifics", () => {
     if (!again.ok) throw new Error("expected a grant");
     expect(again.fence).toBe(first.fence + 1);
     expect(await a.release({ key, token })).toEqual({ ok: true });
+  });
+
+  test("an instance with a stale view of its own token's grant never writes an older fence back", async () => {
+    const key = `stale-view:${newToken()}`;
+    const token = newToken();
+    const [a, b] = [adapter(), adapter()];
+    const first = await a.acquire({ key, token, ttlMs: 15_000 });
+    if (!first.ok) throw new Error("expected a grant");
+    // Behind a's back: b releases the token's lock, another token holds and frees it, b takes it again for the token.
+    expect(await b.release({ key, token })).toEqual({ ok: true });
+    const other = newToken();
+    expect((await b.acquire({ key, token: other, ttlMs: 15_000 })).ok).toBe(true);
+    expect(await b.release({ key, token: other })).toEqual({ ok: true });
+    const latest = await b.acquire({ key, token, ttlMs: 15_000 });
+    if (!latest.ok) throw new Error("expected a grant");
+    expect(latest.fence).toBe(first.fence + 2);
+    // a still remembers the first grant, with its fence: its extend and release must not write that back.
+    expect(await a.extend({ key, token, ttlMs: 15_000 })).toMatchObject({ ok: true, fence: latest.fence });
+    expect(await a.release({ key, token })).toEqual({ ok: true });
+    const blob = sdk().getContainerClient(CONTAINER).getBlobClient(blobName(key));
+    expect((await blob.getProperties()).metadata?.edgelockfence).toBe(String(latest.fence));
+    expect(await a.acquire({ key, token: newToken(), ttlMs: 15_000 })).toMatchObject({
+      ok: true,
+      fence: latest.fence + 1,
+    });
   });
 
   test("lease ids: a GUID carrying the token's 128 bits, the same for every retry", async () => {

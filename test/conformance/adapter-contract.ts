@@ -111,9 +111,10 @@ export function adapterContract(suite: Suite): void {
     const k = key("retry-ttl");
     const token = newToken();
     const margin = suite.capabilities().clockSkewMarginMs;
-    // Checking takes two requests: leave room for them, as slow as a slow one of this run, and a TTL
-    // long enough to hold that room twice over.
-    const room = 3 * suite.transport.slowMs() + 250;
+    // Checking takes an inspect and an acquire: leave room for their requests, as slow as a slow one of
+    // this run, and a TTL long enough to hold that room twice over.
+    const { inspect, acquire } = suite.capabilities().requestsPerOperation;
+    const room = Math.max(3, inspect + acquire + 1) * suite.transport.slowMs() + 250;
     const ttlMs = Math.min(
       suite.capabilities().ttl.maxMs,
       Math.ceil(Math.max(suite.shortTtlMs(), 4 * room + 2 * margin)),

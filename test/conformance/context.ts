@@ -46,6 +46,12 @@ export interface ConformanceTarget {
    */
   readonly sendsRetryAfter?: boolean;
   /**
+   * Requests an acquire sends before the one that grants, which write no
+   * fence (etcd's lease grant: no transaction can create a lease). The
+   * native-fencing check allows them on top of the granting request.
+   */
+  readonly preGrantRequests?: number;
+  /**
    * For an adapter in front of a service (HTTP): backend requests the service
    * has sent so far, counted on its side. The suite reports them per
    * operation and per waiting acquire.

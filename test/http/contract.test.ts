@@ -370,7 +370,16 @@ describe("routes, health and the description", () => {
     const doc = answer.json as { openapi: string; paths: Record<string, Record<string, { responses?: object }>> };
     expect(doc.openapi).toBe("3.1.0");
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
-    expect(statuses("/v1/locks/{key}/acquire", "post")).toEqual(["200", "400", "401", "403", "409", "413", "503"]);
+    expect(statuses("/v1/locks/{key}/acquire", "post")).toEqual([
+      "200",
+      "400",
+      "401",
+      "403",
+      "409",
+      "413",
+      "429",
+      "503",
+    ]);
     expect(statuses("/v1/locks/{key}/extend", "post")).toEqual(["200", "400", "401", "403", "409", "413", "503"]);
     expect(statuses("/v1/locks/{key}/release", "post")).toEqual(["200", "400", "401", "403", "409", "413", "503"]);
     expect(statuses("/v1/locks/{key}", "get")).toEqual(["200", "400", "401", "403", "503"]);

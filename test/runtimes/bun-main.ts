@@ -3,7 +3,7 @@
  * environment names (the test that spawns this starts them). Prints one JSON
  * line: the runtime and the failed checks.
  */
-import { neon, neonConfig } from "@neondatabase/serverless";
+import { neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import { dynamodbAdapter } from "../../adapters/dynamodb/index.js";
 import { etcdAdapter } from "../../adapters/etcd/index.js";
@@ -20,6 +20,12 @@ const need = (name: string): string => {
 };
 
 neonConfig.fetchEndpoint = need("NEON_HTTP_URL");
+// WebSocket mode through the relay, with Bun's own WebSocket.
+const relay = need("WS_RELAY");
+neonConfig.wsProxy = (host, port) => `${relay}/v2?address=${host}:${port}`;
+neonConfig.useSecureWebSocket = false;
+neonConfig.pipelineConnect = false;
+const pool = new Pool({ connectionString: need("POSTGRES_URL") });
 
 const failures = [
   ...(await runScenario(memoryAdapter(), "memory")),
@@ -39,7 +45,9 @@ const failures = [
     "azure-blob",
   )),
   ...(await runScenario(postgresAdapter({ sql: neon(need("POSTGRES_URL")) }), "postgres")),
+  ...(await runScenario(postgresAdapter({ pool }), "postgres over a WebSocket Pool")),
   ...(await runScenario(etcdAdapter({ endpoint: need("ETCD_URL") }), "etcd")),
 ];
+await pool.end();
 const runtime = (globalThis as { Bun?: { version: string } }).Bun?.version;
 console.log(JSON.stringify({ runtime: runtime ? `bun ${runtime}` : "not bun", failures }));

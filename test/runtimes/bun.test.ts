@@ -46,6 +46,7 @@ test("on Bun: memory, Upstash, DynamoDB, Azure Blob, PostgreSQL and etcd adapter
         AZURE_CONNECTION_STRING: azurite.connectionString,
         POSTGRES_URL: pg.connectionString,
         NEON_HTTP_URL: pg.http.url,
+        WS_RELAY: pg.relay.host,
         ETCD_URL: etcd.url,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -13,7 +13,7 @@ import { bundleWorker } from "../support/worker-bundle.js";
 // workerd/worker/browser export conditions, no Node compatibility flag): the
 // same lock scenario as on Bun, against the same real backends.
 const WORKER = `
-import { neon, neonConfig } from "@neondatabase/serverless";
+import { neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { azureBlobAdapter } from "./adapters/azure-blob/index.ts";
 import { dynamodbAdapter } from "./adapters/dynamodb/index.ts";
 import { postgresAdapter } from "./adapters/postgres/index.ts";
@@ -21,6 +21,19 @@ import { etcdAdapter } from "./adapters/etcd/index.ts";
 import { upstashAdapter } from "./adapters/upstash/index.ts";
 import { memoryAdapter } from "./src/index.ts";
 import { runScenario } from "./test/runtimes/scenario.ts";
+
+// A Pool lives within one request in workerd: made, used and ended here.
+async function withPool(env, run) {
+  neonConfig.wsProxy = (host, port) => env.WS_RELAY + "/v2?address=" + host + ":" + port;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  const pool = new Pool({ connectionString: env.POSTGRES_URL });
+  try {
+    return await run(pool);
+  } finally {
+    await pool.end();
+  }
+}
 
 export default {
   async fetch(request, env) {
@@ -39,6 +52,7 @@ export default {
         connectionString: env.AZURE_CONNECTION_STRING, container: "workerd-runtime", createContainer: true,
       }), "azure-blob")),
       ...(await runScenario(postgresAdapter({ sql: neon(env.POSTGRES_URL) }), "postgres")),
+      ...(await withPool(env, (pool) => runScenario(postgresAdapter({ pool }), "postgres over a WebSocket Pool"))),
       ...(await runScenario(etcdAdapter({ endpoint: env.ETCD_URL }), "etcd")),
     ];
     return Response.json({ failures });
@@ -77,6 +91,7 @@ beforeAll(async () => {
       AZURE_CONNECTION_STRING: azurite.connectionString,
       POSTGRES_URL: pg.connectionString,
       NEON_HTTP_URL: pg.http.url,
+      WS_RELAY: pg.relay.host,
       ETCD_URL: etcd.url,
     },
   });
