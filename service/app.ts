@@ -35,10 +35,11 @@ import {
   readBody,
 } from "./requests.js";
 import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
+import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 import { DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_TENANT, WaiterCap } from "./waiter-cap.js";
 
-type Operation = "acquire" | "extend" | "release" | "inspect" | "break";
+type Operation = "acquire" | "extend" | "release" | "inspect" | "break" | "value";
 
 /**
  * Build the lock service. Configuration errors (malformed tokens, bad
@@ -87,7 +88,8 @@ export function createLockService(options: LockServiceOptions): Hono {
   const log = options.log === "json" ? conciseErrorLog(write, Date.now, jsonErrorLine) : conciseErrorLog();
   const report = (operation: string, callerGone: boolean, error: unknown) =>
     options.onError ? options.onError(error) : log({ operation, callerGone, error });
-  const openapi = openApiDocument(limits);
+  const maxValueBytes = serviceValueLimit(adapter);
+  const openapi = openApiDocument(limits, maxValueBytes);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
@@ -108,8 +110,9 @@ export function createLockService(options: LockServiceOptions): Hono {
     const [segment, action, ...rest] = segments;
     const operation = routeOf(action, rest.length);
     if (segment === undefined || operation === undefined) return notFound(c);
-    const method = operation === "inspect" ? "GET" : "POST";
-    if (c.req.method !== method && !(method === "GET" && c.req.method === "HEAD")) {
+    const method = operation === "inspect" ? "GET" : operation === "value" ? "GET, PUT" : "POST";
+    const allowed = method.split(", ");
+    if (!allowed.includes(c.req.method) && !(allowed.includes("GET") && c.req.method === "HEAD")) {
       return methodNotAllowed(c, method);
     }
     const authorization = c.req.header("authorization");
@@ -203,11 +206,25 @@ export function createLockService(options: LockServiceOptions): Hono {
         const request = parseBreak(parseJson(await body(c)));
         if (!adapter.forceRelease) {
           const message = `the ${adapter.capabilities.name} backend cannot break locks`;
-          return error(c, 501, { error: "not_supported", message });
+          return error(c, 501, { error: "unsupported", message });
         }
         const result = await adapter.forceRelease({ key: backendKey, fence: request.fence, signal });
         if (!result.ok) return error(c, 409, { error: "not_held" });
         return c.json({ released: true, fence: request.fence }, 200, NO_STORE);
+      }
+      case "value": {
+        if (maxValueBytes === 0) {
+          return error(c, 501, { error: "unsupported", message: "this service's backend has no guarded value" });
+        }
+        if (c.req.method !== "PUT") {
+          const text = await readValueAnswer(adapter, key, backendKey, signal);
+          return c.body(text, 200, { ...NO_STORE, "Content-Type": "application/json" });
+        }
+        const request = parseWriteValue(parseJson(await body(c, valueBodyLimit(maxValueBytes))), maxValueBytes);
+        const write = adapter.writeValue as NonNullable<typeof adapter.writeValue>;
+        const result = await write.call(adapter, { key: backendKey, ...request, signal });
+        const answer = writeAnswer(key, result);
+        return c.json(answer.body, answer.status, NO_STORE);
       }
       case "release": {
         const request = parseRelease(parseJson(await body(c)));
@@ -244,12 +261,14 @@ const NO_STORE = { "Cache-Control": "no-store" } as const;
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
-  return action === "acquire" || action === "extend" || action === "release" || action === "break" ? action : undefined;
+  return action === "acquire" || action === "extend" || action === "release" || action === "break" || action === "value"
+    ? action
+    : undefined;
 }
 
-async function body(c: Context): Promise<string> {
+async function body(c: Context, limit?: number): Promise<string> {
   try {
-    return await readBody(c.req.raw);
+    return await readBody(c.req.raw, limit);
   } catch (cause) {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });

@@ -45,7 +45,7 @@ const requestBody = (ref: string): Json => ({
  * The OpenAPI 3.1 description served at `GET /v1/openapi.json`, with the
  * limits of this deployment (largest TTL and wait) filled in.
  */
-export function openApiDocument(limits: BodyLimits): Json {
+export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
   const ttl = { type: "integer", minimum: 1, maximum: limits.maxTtlMs, description: "Lock TTL, ms." };
   return {
     openapi: "3.1.0",
@@ -131,6 +131,36 @@ export function openApiDocument(limits: BodyLimits): Json {
           },
         },
       },
+      "/v1/locks/{key}/value": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        get: {
+          operationId: "readValue",
+          summary: "The lock's guarded value, its version and its writer's fence; no token needed.",
+          responses: {
+            "200": json("The value (absent when never written or deleted).", "Value"),
+            "501": error("The backend has no guarded value.", ["unsupported"]),
+            ...common,
+          },
+        },
+        put: {
+          operationId: "writeValue",
+          summary:
+            "Write (or delete) the guarded value if token holds the lock, checked by the backend in the same request as the write.",
+          requestBody: requestBody("WriteValueRequest"),
+          responses: {
+            "200": json("Written.", "Written"),
+            "409": error("Not held by this token (not_held), or expectedVersion is stale (version_conflict).", [
+              "not_held",
+              "version_conflict",
+            ]),
+            "413": error(`Request body over the value limit (${maxValueBytes} bytes) plus 1 KiB.`, [
+              "payload_too_large",
+            ]),
+            "501": error("The backend has no guarded value.", ["unsupported"]),
+            ...common,
+          },
+        },
+      },
       "/v1/locks/{key}/release": {
         parameters: [{ $ref: "#/components/parameters/key" }],
         post: {
@@ -202,6 +232,36 @@ export function openApiDocument(limits: BodyLimits): Json {
             expiresAt: { type: "integer", description: "Epoch ms, as the backend's authority clock states it." },
             ttlMs: { type: "integer", minimum: 1, description: "TTL actually granted (may be above the request)." },
           },
+        },
+        Value: {
+          type: "object",
+          required: ["key", "version", "fence"],
+          properties: {
+            key: { type: "string" },
+            value: { description: "Any JSON value, as written." },
+            version: { type: "integer", minimum: 0, description: "Rises on every write; 0 if never written." },
+            fence: { type: "integer", minimum: 0, description: "Fence of the lease that wrote it." },
+          },
+        },
+        WriteValueRequest: {
+          type: "object",
+          additionalProperties: false,
+          required: ["token"],
+          properties: {
+            token: { $ref: "#/components/schemas/Token" },
+            value: { description: `Any JSON value, at most ${maxValueBytes} bytes of JSON.` },
+            delete: { const: true, description: "Delete the value instead (give either value or delete)." },
+            writeId: {
+              $ref: "#/components/schemas/Token",
+              description: "Id of this write, the same on retries: a retry after a lost answer is applied once.",
+            },
+            expectedVersion: { type: "integer", minimum: 0, description: "Compare-and-set on the version." },
+          },
+        },
+        Written: {
+          type: "object",
+          required: ["key", "version", "fence"],
+          properties: { key: { type: "string" }, version: { type: "integer" }, fence: { type: "integer" } },
         },
         Released: { type: "object", required: ["released"], properties: { released: { const: true } } },
         LockState: {

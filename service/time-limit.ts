@@ -33,6 +33,19 @@ export function withTimeLimit(adapter: LockAdapter, limitMs: number): LockAdapte
       limited("release", limitMs, request.signal, (signal) => adapter.release({ ...request, signal })),
     inspect: (key, options = {}) =>
       limited("inspect", limitMs, options.signal, (signal) => adapter.inspect(key, { ...options, signal })),
+    ...guardedWithTimeLimit(adapter, limitMs),
+  };
+}
+
+/** The guarded value's calls, limited the same way (absent when the adapter has none). */
+function guardedWithTimeLimit(adapter: LockAdapter, limitMs: number): Pick<LockAdapter, "readValue" | "writeValue"> {
+  const { readValue, writeValue } = adapter;
+  if (!readValue || !writeValue) return {};
+  return {
+    readValue: (key, options = {}) =>
+      race("read value", limitMs, options.signal, (signal) => readValue.call(adapter, key, { ...options, signal })),
+    writeValue: (request) =>
+      race("write value", limitMs, request.signal, (signal) => writeValue.call(adapter, { ...request, signal })),
   };
 }
 

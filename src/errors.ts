@@ -13,7 +13,11 @@ export type EdgelockErrorCode =
   | "aborted"
   | "lock_lost"
   | "backend_unavailable"
-  | "backend_rejected";
+  | "backend_rejected"
+  | "stale_write"
+  | "stale_fence"
+  | "version_conflict"
+  | "unsupported";
 
 /**
  * Base class of every error edgelock throws.
@@ -104,6 +108,72 @@ export class BackendRejectedError extends EdgelockError {
   constructor(message: string, options?: { cause?: unknown; status?: number | undefined }) {
     super("backend_rejected", message, { cause: options?.cause });
     this.status = options?.status;
+  }
+}
+
+/**
+ * A guarded write (`lease.write`, `update`, `deleteValue`) was refused by the
+ * backend because the lease's token no longer holds the lock: it expired,
+ * was released, or another holder took over. Nothing was changed by this
+ * attempt; the lease is then lost (its signal aborts).
+ */
+export class StaleWriteError extends EdgelockError {
+  readonly key: string;
+  /**
+   * `true` when an earlier attempt of the same write failed in transit: it may
+   * have been applied while the lease still held the lock, and a later write
+   * (by the next holder) has replaced it since, so its id is no longer the
+   * one stored. `false`: this write was never applied.
+   */
+  readonly maybeAppliedEarlier: boolean;
+  constructor(key: string, maybeAppliedEarlier: boolean) {
+    super(
+      "stale_write",
+      `write to the value of "${key}" refused: this lease no longer holds the lock` +
+        (maybeAppliedEarlier ? " (an earlier attempt may have been applied before it was lost)" : ""),
+    );
+    this.key = key;
+    this.maybeAppliedEarlier = maybeAppliedEarlier;
+  }
+}
+
+/**
+ * A fenced write to a resource was refused: the resource has already seen a
+ * higher fence, so the writer's lease was overtaken by a newer holder.
+ */
+export class StaleFenceError extends EdgelockError {
+  /** The fence the write carried. */
+  readonly fence: number;
+  /** The highest fence the resource had seen. */
+  readonly highest: number;
+  constructor(resource: string, fence: number, highest: number) {
+    super("stale_fence", `write to "${resource}" with fence ${fence} refused: fence ${highest} was already seen`);
+    this.fence = fence;
+    this.highest = highest;
+  }
+}
+
+/** A compare-and-set write named a version that is no longer the stored one. Nothing changed. */
+export class VersionConflictError extends EdgelockError {
+  readonly key: string;
+  readonly expectedVersion: number;
+  /** The stored version when the write was refused. */
+  readonly currentVersion: number;
+  constructor(key: string, expectedVersion: number, currentVersion: number) {
+    super(
+      "version_conflict",
+      `write to the value of "${key}" expected version ${expectedVersion}, found ${currentVersion}`,
+    );
+    this.key = key;
+    this.expectedVersion = expectedVersion;
+    this.currentVersion = currentVersion;
+  }
+}
+
+/** The adapter does not offer the feature asked for (e.g. no guarded value). */
+export class UnsupportedError extends EdgelockError {
+  constructor(message: string) {
+    super("unsupported", message);
   }
 }
 

@@ -21,9 +21,22 @@ export {
   LockAbortedError,
   LockLostError,
   LockTimeoutError,
+  StaleFenceError,
+  StaleWriteError,
+  UnsupportedError,
+  VersionConflictError,
 } from "./errors.js";
 export type * from "./events.js";
+export { createFenceGate, type FenceGate, type FenceGateOptions } from "./fence-gate.js";
 export type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
+export {
+  MAX_VALUE_DEPTH,
+  MIN_GUARDED_VALUE_BYTES,
+  type UpdateOptions,
+  type ValueRead,
+  type WriteOptions,
+  type WriteResult,
+} from "./guarded-value.js";
 export {
   AZURE_HTTP_RESPONSE_LIMIT_MS,
   type AzureFunctionsBudgetOptions,

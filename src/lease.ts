@@ -1,6 +1,17 @@
 import type { AttemptSignal } from "./backend-call.js";
-import { LockLostError } from "./errors.js";
+import { LockLostError, StaleWriteError } from "./errors.js";
 import { describeError, type EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
+import {
+  guardedCapability,
+  isStale,
+  serializeValue,
+  type UpdateOptions,
+  updateValue,
+  type ValueRead,
+  type WriteOptions,
+  type WriteResult,
+  writeValue,
+} from "./guarded-value.js";
 import { redactToken } from "./internal/redact.js";
 import type { AdapterGrant, LockAdapter } from "./types.js";
 import { validateDuration } from "./validate.js";
@@ -52,6 +63,36 @@ export interface Lease extends AsyncDisposable {
    * reached, in which case the lock frees itself at its TTL.
    */
   release(): Promise<void>;
+  /**
+   * Replace the key's guarded value, if this lease still holds the lock: the
+   * backend checks the token in the same request as the write. Throws
+   * {@link StaleWriteError} (and the lease is lost) when it no longer does,
+   * {@link VersionConflictError} when `expectedVersion` is given and stale.
+   * The value must be JSON (plain objects, arrays, strings, finite numbers,
+   * booleans, null) within the adapter's `guardedValue.maxBytes`.
+   *
+   * @example
+   * ```ts
+   * await using lease = await locker.acquire("report:daily");
+   * const { version } = await lease.write({ step: "uploaded", rows: 1200 });
+   * ```
+   */
+  write(value: unknown, options?: WriteOptions): Promise<WriteResult>;
+  /**
+   * Read, transform and write back with compare-and-set on the version,
+   * again on a conflict. Resolves with the value written and its version.
+   *
+   * @example
+   * ```ts
+   * await lease.update<number>((count) => (count ?? 0) + 1);
+   * ```
+   */
+  update<T>(
+    fn: (current: T | undefined, read: ValueRead<T>) => T | Promise<T>,
+    options?: UpdateOptions,
+  ): Promise<WriteResult & { value: T }>;
+  /** Delete the guarded value (a write: same checks, and it gets a version). */
+  deleteValue(options?: WriteOptions): Promise<WriteResult>;
 }
 
 /** What a lease needs from the locker that made it. */
@@ -203,6 +244,38 @@ export class LeaseImpl implements Lease {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
+  }
+
+  async write(value: unknown, options: WriteOptions = {}): Promise<WriteResult> {
+    const json = serializeValue(value, guardedCapability(this.#ctx.adapter).maxBytes);
+    return this.#guarded(() => writeValue(this.#ctx, this.#writer(), { json }, options));
+  }
+
+  async update<T>(
+    fn: (current: T | undefined, read: ValueRead<T>) => T | Promise<T>,
+    options: UpdateOptions = {},
+  ): Promise<WriteResult & { value: T }> {
+    return this.#guarded(() => updateValue(this.#ctx, this.#writer(), fn, options));
+  }
+
+  async deleteValue(options: WriteOptions = {}): Promise<WriteResult> {
+    return this.#guarded(() => writeValue(this.#ctx, this.#writer(), { json: null }, options));
+  }
+
+  #writer() {
+    return { key: this.key, backendKey: this.#backendKey, token: this.token };
+  }
+
+  /** A refused guarded write means the lock is gone: the lease says so too. */
+  async #guarded<T>(write: () => Promise<T>): Promise<T> {
+    guardedCapability(this.#ctx.adapter);
+    if (this.#state !== "held") throw new StaleWriteError(this.key, false);
+    try {
+      return await write();
+    } catch (error) {
+      if (isStale(error)) this.#end("lost", new LockLostError(this.key, error.message, { cause: error }));
+      throw redactToken(error, this.token);
+    }
   }
 
   async #backendRelease(op: OperationTracker = NO_EVENTS): Promise<void> {

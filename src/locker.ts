@@ -2,6 +2,7 @@ import { type AttemptSignal, callWithRetries } from "./backend-call.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
 import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
 import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
+import { readValue, type ValueRead } from "./guarded-value.js";
 import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
@@ -217,6 +218,12 @@ class LockerImpl implements Locker, LeaseContext {
   #lease(lease: LeaseImpl, autoExtend: boolean): Lease {
     if (autoExtend) void keepExtended(lease, lease.signal, this);
     return lease;
+  }
+
+  async read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>> {
+    const checked = validateOptions("read options", options);
+    const backendKey = this.#namespace + validateKey(key);
+    return readValue<T>(this, backendKey, validateSignal(checked.signal));
   }
 
   report(error: unknown): void {

@@ -6,6 +6,7 @@
  */
 import type { LockEventListener } from "./events.js";
 import type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
+import type { ValueRead } from "./guarded-value.js";
 import type { Lease } from "./lease.js";
 import type { BackoffOptions } from "./timing.js";
 import type { AdapterCapabilities, LockAdapter, LockState } from "./types.js";
@@ -196,4 +197,14 @@ export interface Locker {
    * ```
    */
   forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult>;
+  /**
+   * The key's guarded value, its version and the fence of its writer, without
+   * needing a token. Write it with `lease.write`.
+   *
+   * @example
+   * ```ts
+   * const { value, version } = await locker.read<{ step: string }>("report:daily");
+   * ```
+   */
+  read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>>;
 }

@@ -104,6 +104,31 @@ export interface AdapterCapabilities {
    * the backend requests one costs (counted like `requestsPerOperation`).
    */
   readonly forceRelease?: { readonly requests: number };
+  /**
+   * The guarded value ({@link LockAdapter.readValue},
+   * {@link LockAdapter.writeValue}): present exactly when the adapter
+   * implements both methods. The lock client refuses `read`/`write` with an
+   * `unsupported` error on an adapter without it.
+   */
+  readonly guardedValue?: GuardedValueCapabilities | undefined;
+}
+
+/**
+ * What an adapter's guarded value can hold and costs. See
+ * {@link LockAdapter.writeValue} for the rules every implementation follows.
+ */
+export interface GuardedValueCapabilities {
+  /**
+   * Largest value, in UTF-8 bytes of its JSON text; at least 65 536. The lock
+   * client refuses a larger value with an `InvalidArgumentError` before any
+   * request.
+   */
+  readonly maxBytes: number;
+  /** Backend requests per uncontended `readValue` and `writeValue`; the suite counts them. */
+  readonly requestsPerOperation: {
+    readonly read: number;
+    readonly write: number;
+  };
 }
 
 /** Arguments common to every adapter call. */
@@ -224,6 +249,51 @@ export type LockState =
   | { readonly held: false };
 
 /**
+ * The guarded value of a key as stored. `version` 0 means never written;
+ * `json` is `undefined` when never written or deleted (a deletion is a write:
+ * it has a version of its own).
+ */
+export interface StoredValue {
+  /** JSON text exactly as written. */
+  readonly json: string | undefined;
+  /** Version of the last write (or deletion); 0 before the first. */
+  readonly version: number;
+  /** Fence of the lease that made the last write; 0 before the first. */
+  readonly fence: number;
+}
+
+/** Arguments of {@link LockAdapter.writeValue}. */
+export interface AdapterWriteRequest extends AdapterCallOptions {
+  readonly key: string;
+  /** Owner token that must hold `key` when the write is applied. */
+  readonly token: string;
+  /** JSON text to store (validated, within `maxBytes`), or `null` to delete the value. */
+  readonly json: string | null;
+  /**
+   * Unguessable id of this write, the same on every retry of it: a write whose
+   * id is the last one stored was already applied and is answered as such,
+   * never applied twice.
+   */
+  readonly writeId: string;
+  /** Apply only if the stored version is this one (0: never written). Absent: any version. */
+  readonly expectedVersion?: number | undefined;
+}
+
+/** Result of {@link LockAdapter.writeValue}. */
+export type AdapterWriteResult =
+  | {
+      readonly ok: true;
+      /** Version the write got (the earlier one, for a write answered as already applied). */
+      readonly version: number;
+      /** Fence of the holder, now stored with the value. */
+      readonly fence: number;
+    }
+  /** `token` does not hold `key` (never held, expired, released, taken over). Nothing changed. */
+  | AdapterNotHeld
+  /** `expectedVersion` was given and differs from the stored one. Nothing changed. */
+  | { readonly ok: false; readonly reason: "version_mismatch"; readonly version: number };
+
+/**
  * A lock backend. Implementations live in `adapters/<name>/` (the HTTP
  * service's client too, `adapters/http/`) and are built by `xxxAdapter(options)`.
  *
@@ -269,6 +339,33 @@ export interface LockAdapter {
 
   /** Current state of `key`, readable without the token. */
   inspect(key: string, options?: AdapterCallOptions): Promise<LockState>;
+
+  /**
+   * Optional, with {@link AdapterCapabilities.guardedValue}: the key's guarded
+   * value, readable without the token. A read never sees part of a write:
+   * it returns one whole write (or the deletion) and its version.
+   */
+  readValue?(key: string, options?: AdapterCallOptions): Promise<StoredValue>;
+
+  /**
+   * Optional, with {@link AdapterCapabilities.guardedValue}: store (or, with
+   * `json: null`, delete) the key's guarded value if `token` holds the lock,
+   * checked **in the same backend request** as the write. Rules:
+   * - a token that does not hold the key (released, expired — for
+   *   client-clock adapters, expired per the skew margin on the writer's
+   *   side —, taken over) gets `not_held` and nothing changes;
+   * - every applied write (and deletion) gets a version greater than any
+   *   before it on this key, never repeated, even after idle state is
+   *   cleaned up;
+   * - a write whose `writeId` is the last stored one answers `ok` with that
+   *   version and applies nothing (a retry after a lost answer), whoever
+   *   holds the lock now;
+   * - the value outlives the lock (release, expiry) until deleted; a
+   *   deletion keeps the version counter;
+   * - with `expectedVersion`, a different stored version gives
+   *   `version_mismatch` and nothing changes.
+   */
+  writeValue?(request: AdapterWriteRequest): Promise<AdapterWriteResult>;
 
   /** Free client-side resources (timers, sockets of a test backend). Optional. */
   dispose?(): Promise<void>;

@@ -48,7 +48,7 @@ const RETRY_MARGIN_MS = 2_000;
 const NO_GRANT = { ttlMs: undefined, expiresAt: undefined, owner: undefined } as const;
 
 /** A blob's metadata as of an ETag. */
-interface Known {
+export interface Known {
   readonly etag: string;
   readonly record: LockRecord;
 }
@@ -140,7 +140,8 @@ export class BlobLocks {
       if (!current) throw new BackendError(`lock blob ${blob} vanished while leased`, { maybeApplied: true });
       const retry = current.record.holder === holder && (current.record.expiresAt ?? 0) > now + RETRY_MARGIN_MS;
       const fence = retry ? current.record.fence : current.record.fence + 1;
-      const record: LockRecord = { fence, holder, owner, ...granted };
+      // The guarded value's fields ride along: Set Blob Metadata replaces them all.
+      const record: LockRecord = { ...current.record, fence, holder, owner, ...granted };
       if (!Number.isSafeInteger(record.fence)) {
         throw new BackendError(`fence of ${blob} exhausted the safe integers`, {
           maybeApplied: false,
@@ -218,7 +219,7 @@ export class BlobLocks {
     // 1. Clear the holder's name from the record, under the lease, so that
     //    the same token acquiring again is not taken for a retry of this
     //    grant. The fence is kept: it is the counter.
-    const cleared = (current: LockRecord): LockRecord => ({ fence: current.fence, holder: undefined, ...NO_GRANT });
+    const cleared = (current: LockRecord): LockRecord => ({ ...current, holder: undefined, ...NO_GRANT });
     const rewritten = await this.#rewrite(blob, leaseId, holder, cleared, signal);
     if (rewritten && !isSuccess(rewritten.answer)) {
       const written = rewritten.answer;
@@ -283,6 +284,31 @@ export class BlobLocks {
     // lease taken outside edgelock has no record: it ends within 60 s.
     const expiresAt = record.expiresAt ?? now + MAX_LEASE_SECONDS * 1000;
     return { held: true, fence: record.fence, expiresAt, owner: record.owner };
+  }
+
+  /** The blob behind `key`. */
+  blobFor(key: string): string {
+    return this.#blob(key);
+  }
+
+  /** What this instance last saw of `blob`, if anything. */
+  known(blob: string): Known | undefined {
+    return this.#known.get(blob);
+  }
+
+  /** Remember `record` as `blob`'s metadata at `etag`. */
+  remember(blob: string, etag: string, record: LockRecord): void {
+    this.#remember(blob, etag, record);
+  }
+
+  /** Forget `blob` (a write whose outcome is unknown may have changed it). */
+  forget(blob: string): void {
+    this.#known.delete(blob);
+  }
+
+  /** Get Blob Properties, remembered. */
+  readProperties(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
+    return this.#readWithLease(blob, signal);
   }
 
   /**

@@ -9,10 +9,12 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import type { AdapterCapabilities, LockAdapter } from "../../src/types.js";
 import { BlobLocks, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from "./blob-locks.js";
 import { checkContainer, checkPrefix } from "./blob-names.js";
+import { AZURE_BLOB_MAX_VALUE_BYTES, BlobValues } from "./blob-values.js";
 import { parseConnectionString } from "./connection-string.js";
 import { type BlobAuth, BlobRest } from "./rest.js";
 import { SharedKeySigner } from "./shared-key.js";
 
+export { AZURE_BLOB_MAX_VALUE_BYTES } from "./blob-values.js";
 export { DEVELOPMENT_ACCOUNT, type ParsedConnectionString, parseConnectionString } from "./connection-string.js";
 export { leaseIdFor } from "./lease-id.js";
 export { AZURE_API_VERSION } from "./rest.js";
@@ -80,12 +82,15 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== "function") throw new InvalidArgumentError("no fetch available: pass options.fetch");
   const { endpoint, auth } = resolveAccess(options);
+  const rest = new BlobRest(endpoint, auth, (input, init) => fetchImpl(input, init));
+  const container = checkContainer(options.container ?? AZURE_DEFAULT_CONTAINER);
   const locks = new BlobLocks({
-    rest: new BlobRest(endpoint, auth, (input, init) => fetchImpl(input, init)),
-    container: checkContainer(options.container ?? AZURE_DEFAULT_CONTAINER),
+    rest,
+    container,
     prefix: checkPrefix(options.prefix ?? AZURE_DEFAULT_PREFIX),
     createContainer: options.createContainer ?? false,
   });
+  const values = new BlobValues(rest, locks, container);
 
   const capabilities: AdapterCapabilities = {
     name: "azure-blob",
@@ -100,6 +105,9 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     requestsPerOperation: { acquire: 2, extend: 2, release: 2, inspect: 1 },
     // Read + break, then a throwaway lease taken and released (see blob-locks.ts).
     forceRelease: { requests: 4 },
+    // read: Get Blob; write: Put Blob under the lease (+1 read when this
+    // instance did not grant the lease, or another write changed the blob).
+    guardedValue: { maxBytes: AZURE_BLOB_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
   return {
@@ -109,6 +117,8 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     release: (request) => locks.release(request),
     forceRelease: (request) => locks.forceRelease(request),
     inspect: (key, callOptions) => locks.inspect(key, callOptions?.signal),
+    readValue: (key, callOptions) => values.read(key, callOptions?.signal),
+    writeValue: (request) => values.write(request),
   };
 }
 

@@ -17,6 +17,12 @@ export interface LockRecord {
   /** Expiry of the latest grant, epoch ms on the service's clock. */
   readonly expiresAt: number | undefined;
   readonly owner: string | undefined;
+  /** Guarded value: version of its last write or deletion (0 or absent before the first). */
+  readonly valueVersion?: number | undefined;
+  /** Guarded value: fence of the holder that wrote it. */
+  readonly valueFence?: number | undefined;
+  /** Guarded value: id of its last write. */
+  readonly writeId?: string | undefined;
 }
 
 const PREFIX = "x-ms-meta-";
@@ -26,6 +32,9 @@ const FIELDS = {
   ttlMs: "edgelockttl",
   expiresAt: "edgelockexpires",
   owner: "edgelockowner",
+  valueVersion: "edgelockversion",
+  valueFence: "edgelockvaluefence",
+  writeId: "edgelockwrite",
 } as const;
 
 /** Request headers that replace the blob's metadata with `record`. */
@@ -36,6 +45,9 @@ export function recordHeaders(record: LockRecord): Record<string, string> {
   if (record.expiresAt !== undefined) headers[PREFIX + FIELDS.expiresAt] = String(record.expiresAt);
   // Metadata values are ASCII header values; the owner is any Unicode.
   if (record.owner !== undefined) headers[PREFIX + FIELDS.owner] = encodeURIComponent(record.owner);
+  if (record.valueVersion !== undefined) headers[PREFIX + FIELDS.valueVersion] = String(record.valueVersion);
+  if (record.valueFence !== undefined) headers[PREFIX + FIELDS.valueFence] = String(record.valueFence);
+  if (record.writeId !== undefined) headers[PREFIX + FIELDS.writeId] = record.writeId;
   return headers;
 }
 
@@ -70,5 +82,8 @@ export function readRecord(headers: Headers): LockRecord {
     ttlMs: number(get(FIELDS.ttlMs)),
     expiresAt: number(get(FIELDS.expiresAt)),
     owner: decoded,
+    valueVersion: number(get(FIELDS.valueVersion)),
+    valueFence: number(get(FIELDS.valueFence)),
+    writeId: get(FIELDS.writeId),
   };
 }

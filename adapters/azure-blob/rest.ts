@@ -28,6 +28,8 @@ export interface BlobAnswer {
   /** `x-ms-error-code`, or the `<Code>` of the XML error body. */
   readonly code: string | undefined;
   readonly message: string | undefined;
+  /** The body as text (a blob's content for a successful GET). */
+  readonly text: string;
 }
 
 export interface BlobRequest {
@@ -37,6 +39,8 @@ export interface BlobRequest {
   readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal | undefined;
+  /** Body of a PUT (a blob's content); none by default. */
+  readonly body?: Uint8Array<ArrayBuffer> | undefined;
   /** What the request does, for error messages: "acquire lease on …". */
   readonly what: string;
 }
@@ -74,12 +78,15 @@ export class BlobRest {
     headers.set("x-ms-version", AZURE_API_VERSION);
     // An empty body gives PUTs the Content-Length: 0 that Azure insists on, on
     // every runtime; a zero length is signed as an empty string, like none.
-    const body = request.method === "PUT" ? new Uint8Array(0) : undefined;
+    const body = request.method === "PUT" ? (request.body ?? new Uint8Array(0)) : undefined;
+    // The length is signed; fetch sets the header itself from the body.
+    const signed = new Headers(headers);
+    if (body && body.byteLength > 0) signed.set("content-length", String(body.byteLength));
 
     let response: Response;
     try {
       if (this.#auth.kind === "shared-key") {
-        headers.set("authorization", await this.#auth.signer.authorization(request.method, url, headers));
+        headers.set("authorization", await this.#auth.signer.authorization(request.method, url, signed));
       } else if (this.#auth.kind === "bearer") {
         headers.set("authorization", `Bearer ${await this.#auth.token()}`);
       }
@@ -96,7 +103,14 @@ export class BlobRest {
     const date = Date.parse(response.headers.get("date") ?? "");
     if (Number.isFinite(date)) this.#offsetMs = date - Date.now();
     const code = response.headers.get("x-ms-error-code") ?? xmlField(text, "Code");
-    return { status: response.status, headers: response.headers, code, message: xmlField(text, "Message") };
+    const ok = response.status >= 200 && response.status < 300;
+    return {
+      status: response.status,
+      headers: response.headers,
+      code,
+      message: ok ? undefined : xmlField(text, "Message"),
+      text,
+    };
   }
 }
 

@@ -9,14 +9,24 @@ import type {
   AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
-import { type AcquireAnswer, type AcquireCall, type GrantAnswer, type LockObjectStub, WAIT_URL } from "./protocol.js";
+import {
+  type AcquireAnswer,
+  type AcquireCall,
+  DURABLE_OBJECT_MAX_VALUE_BYTES,
+  type GrantAnswer,
+  type LockObjectStub,
+  WAIT_URL,
+} from "./protocol.js";
 
 export type * from "./protocol.js";
-export { WAIT_URL } from "./protocol.js";
+export { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
 
 /** The binding name the bundled `wrangler.toml` gives the lock namespace. */
 export const DURABLE_OBJECT_BINDING = "LOCKS";
@@ -48,6 +58,7 @@ const capabilities: AdapterCapabilities = {
   pushWakeups: true,
   requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
   forceRelease: { requests: 1 },
+  guardedValue: { maxBytes: DURABLE_OBJECT_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
 };
 
 /**
@@ -135,6 +146,32 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
         return { held: true, fence, expiresAt, ...(owner === undefined ? {} : { owner }) };
       }
       throw unexpected("inspect", state);
+    },
+
+    async readValue(key: string): Promise<StoredValue> {
+      const stored = await rpc("readValue", () => stub(key).readValue());
+      const { json, version, fence } = stored ?? {};
+      if (
+        Number.isSafeInteger(version) &&
+        Number.isSafeInteger(fence) &&
+        (json === undefined || typeof json === "string")
+      ) {
+        return { json, version: version as number, fence: fence as number };
+      }
+      throw unexpected("readValue", stored);
+    },
+
+    async writeValue({ key, token, json, writeId, expectedVersion }: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const call = { token, json, writeId, ...(expectedVersion === undefined ? {} : { expectedVersion }) };
+      const answer = await rpc("writeValue", () => stub(key).writeValue(call));
+      if (answer.ok && Number.isSafeInteger(answer.version) && Number.isSafeInteger(answer.fence)) {
+        return { ok: true, version: answer.version, fence: answer.fence };
+      }
+      if (!answer.ok && answer.reason === "not_held") return { ok: false, reason: "not_held" };
+      if (!answer.ok && answer.reason === "version_mismatch" && Number.isSafeInteger(answer.version)) {
+        return { ok: false, reason: "version_mismatch", version: answer.version };
+      }
+      throw unexpected("writeValue", answer);
     },
   };
 }

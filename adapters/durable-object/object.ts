@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_DURATION_MS, validateDuration, validateOwner } from "../../src/validate.js";
+import { MAX_DURATION_MS, utf8Length, validateDuration, validateOwner } from "../../src/validate.js";
 import type {
   AcquireAnswer,
   AcquireCall,
@@ -11,14 +11,19 @@ import type {
   InspectAnswer,
   InvalidAnswer,
   LockObjectRpc,
+  ReadValueAnswer,
   ReleaseAnswer,
   TokenCall,
+  WriteValueAnswer,
+  WriteValueCall,
 } from "./protocol.js";
-import { WAIT_URL } from "./protocol.js";
+import { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
 import { WaitQueue } from "./queue.js";
 
 /** Storage key of the fence counter: written on every grant, never deleted. */
 const FENCE_KEY = "fence";
+/** Storage key of the guarded value: like the fence, kept when the lock is idle. */
+const VALUE_KEY = "value";
 /** Storage key of the current holder. */
 const HOLDER_KEY = "holder";
 /**
@@ -27,6 +32,13 @@ const HOLDER_KEY = "holder";
  */
 export const MAX_WAITERS = 1_000;
 const MAX_TOKEN_LENGTH = 128;
+
+interface StoredValue {
+  readonly json?: string;
+  readonly version: number;
+  readonly fence: number;
+  readonly writeId: string;
+}
 
 interface Holder {
   readonly token: string;
@@ -174,6 +186,47 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
     return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, ...ownerOf(holder) };
   }
 
+  /** The guarded value: anyone may read it. */
+  async readValue(): Promise<ReadValueAnswer> {
+    const stored = this.ctx.storage.kv.get<StoredValue>(VALUE_KEY);
+    if (!stored) return { version: 0, fence: 0 };
+    return {
+      version: stored.version,
+      fence: stored.fence,
+      ...(stored.json === undefined ? {} : { json: stored.json }),
+    };
+  }
+
+  /**
+   * Write the guarded value if `token` holds the lock now. Synchronous from
+   * the holder check to the put: no other call interleaves.
+   */
+  async writeValue(call: WriteValueCall): Promise<WriteValueAnswer> {
+    const invalid = checkToken(call) ?? checkWrite(call);
+    if (invalid) return invalid;
+    const kv = this.ctx.storage.kv;
+    const stored = kv.get<StoredValue>(VALUE_KEY);
+    if (stored?.writeId === call.writeId) return { ok: true, version: stored.version, fence: stored.fence };
+    const holder = this.#settle(Date.now());
+    let answer: WriteValueAnswer;
+    const version = stored?.version ?? 0;
+    if (holder?.token !== call.token) answer = { ok: false, reason: "not_held" };
+    else if (call.expectedVersion !== undefined && call.expectedVersion !== version) {
+      answer = { ok: false, reason: "version_mismatch", version };
+    } else {
+      const next: StoredValue = {
+        version: version + 1,
+        fence: holder.fence,
+        writeId: call.writeId,
+        ...(call.json === null ? {} : { json: call.json }),
+      };
+      kv.put(VALUE_KEY, next);
+      answer = { ok: true, version: next.version, fence: next.fence };
+    }
+    await this.#syncAlarm();
+    return answer;
+  }
+
   /** Withdraw a queued acquire of `token` (the caller gave up waiting). Never touches a holder. */
   async cancel(call: TokenCall): Promise<CancelAnswer> {
     const waiter = this.#queue.take(call.token);
@@ -222,10 +275,10 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
     return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
   }
 
-  /** Delete everything but the fence counter, which must survive to keep fences rising. */
+  /** Delete everything but the fence counter and the guarded value, which outlive the lock. */
   #clearIdle(): void {
     const kv = this.ctx.storage.kv;
-    for (const [key] of kv.list()) if (key !== FENCE_KEY) kv.delete(key);
+    for (const [key] of kv.list()) if (key !== FENCE_KEY && key !== VALUE_KEY) kv.delete(key);
   }
 
   async #onDeadline(token: string): Promise<void> {
@@ -275,6 +328,20 @@ function checkTtl(ttlMs: unknown): InvalidAnswer | undefined {
   } catch (error) {
     return invalidAnswer(error);
   }
+}
+
+function checkWrite(call: WriteValueCall): InvalidAnswer | undefined {
+  const { json, writeId, expectedVersion } = call;
+  if (typeof writeId !== "string" || writeId.length === 0 || writeId.length > MAX_TOKEN_LENGTH) {
+    return invalidAnswer(`writeId must be a string of 1 to ${MAX_TOKEN_LENGTH} characters`);
+  }
+  if (json !== null && (typeof json !== "string" || utf8Length(json) > DURABLE_OBJECT_MAX_VALUE_BYTES)) {
+    return invalidAnswer(`json must be null or a string of at most ${DURABLE_OBJECT_MAX_VALUE_BYTES} bytes`);
+  }
+  if (expectedVersion !== undefined && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)) {
+    return invalidAnswer("expectedVersion must be a non-negative safe integer");
+  }
+  return undefined;
 }
 
 function checkAcquire(call: AcquireCall): InvalidAnswer | undefined {

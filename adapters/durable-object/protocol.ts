@@ -63,6 +63,30 @@ export type InspectAnswer =
   | { readonly held: true; readonly fence: number; readonly expiresAt: number; readonly owner?: string }
   | { readonly held: false };
 
+/** A guarded-value write as the object receives it (`json: null` deletes). */
+export interface WriteValueCall {
+  readonly token: string;
+  readonly json: string | null;
+  readonly writeId: string;
+  readonly expectedVersion?: number;
+}
+
+export type WriteValueAnswer =
+  | { readonly ok: true; readonly version: number; readonly fence: number }
+  | { readonly ok: false; readonly reason: "not_held" }
+  | { readonly ok: false; readonly reason: "version_mismatch"; readonly version: number }
+  | InvalidAnswer;
+
+/** The guarded value as the object stores it; `json` absent when never written or deleted. */
+export interface ReadValueAnswer {
+  readonly json?: string;
+  readonly version: number;
+  readonly fence: number;
+}
+
+/** Largest guarded value the object stores, bytes of JSON (1 MiB; SQLite-backed storage takes 2 MB a value). */
+export const DURABLE_OBJECT_MAX_VALUE_BYTES = 1_048_576;
+
 /** Whether a `cancel` found the token queued. */
 export interface CancelAnswer {
   readonly cancelled: boolean;
@@ -85,6 +109,8 @@ export interface LockObjectRpc {
   inspect(): Promise<InspectAnswer>;
   forceRelease(call: ForceReleaseCall): Promise<ReleaseAnswer>;
   cancel(call: TokenCall): Promise<CancelAnswer>;
+  readValue(): Promise<ReadValueAnswer>;
+  writeValue(call: WriteValueCall): Promise<WriteValueAnswer>;
 }
 
 /** A stub of the object, as the adapter uses it: the RPC methods plus `fetch` to {@link WAIT_URL}. */

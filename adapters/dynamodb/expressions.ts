@@ -12,6 +12,11 @@ import { DYNAMODB_CLEANUP_DELAY_S, DYNAMODB_PARTITION_KEY, DYNAMODB_TTL_ATTRIBUT
  * | `fence`     | N    | last fence granted; kept across releases                    |
  * | `owner`     | S    | optional holder description                                 |
  * | `cleanupAt` | N    | epoch s, DynamoDB TTL: a day after the lock's expiry        |
+ * | `valueHeld` | N    | far-future epoch s while a guarded value is stored          |
+ *
+ * plus the guarded value's attributes (see `value-expressions.ts`). While
+ * `valueHeld` exists, every write copies it into `cleanupAt`, so DynamoDB TTL
+ * never removes an item that carries a value.
  *
  * Every expression names attributes through placeholders, because `token`,
  * `owner` and others are DynamoDB reserved words.
@@ -22,7 +27,14 @@ const NAMES = {
   "#fence": "fence",
   "#owner": "owner",
   "#cleanupAt": DYNAMODB_TTL_ATTRIBUTE,
+  "#valueHeld": "valueHeld",
 } as const;
+
+/**
+ * `cleanupAt` of a lock write: the lock's own clean-up time, unless the item
+ * holds a guarded value (then never).
+ */
+const CLEANUP = "#cleanupAt = if_not_exists(#valueHeld, :cleanupAt)";
 
 type Placeholder = keyof typeof NAMES;
 
@@ -42,14 +54,14 @@ function names(...used: Placeholder[]): Record<string, string> {
  */
 export const FENCE_BASE_PER_MS = 1_000;
 
-const S = (value: string): AttributeValue => ({ S: value });
-const N = (value: number): AttributeValue => ({ N: String(value) });
+export const S = (value: string): AttributeValue => ({ S: value });
+export const N = (value: number): AttributeValue => ({ N: String(value) });
 
-function cleanupAt(expiresAt: number): AttributeValue {
+export function cleanupAt(expiresAt: number): AttributeValue {
   return N(Math.ceil(expiresAt / 1_000) + DYNAMODB_CLEANUP_DELAY_S);
 }
 
-function key(table: string, lockKey: string) {
+export function key(table: string, lockKey: string) {
   return { TableName: table, Key: { [DYNAMODB_PARTITION_KEY]: S(lockKey) } };
 }
 
@@ -68,7 +80,7 @@ export function acquireInput(
   staleBefore: number,
   now: number,
 ): UpdateItemCommandInput {
-  const set = "#token = :token, #expiresAt = :expiresAt, #cleanupAt = :cleanupAt";
+  const set = `#token = :token, #expiresAt = :expiresAt, ${CLEANUP}`;
   const fence = "#fence = if_not_exists(#fence, :base) + :one";
   const values: Record<string, AttributeValue> = {
     ":token": S(request.token),
@@ -88,7 +100,7 @@ export function acquireInput(
     ...key(table, request.key),
     ConditionExpression: FREE,
     UpdateExpression: update,
-    ExpressionAttributeNames: names("#token", "#expiresAt", "#fence", "#owner", "#cleanupAt"),
+    ExpressionAttributeNames: names("#token", "#expiresAt", "#fence", "#owner", "#cleanupAt", "#valueHeld"),
     ExpressionAttributeValues: values,
     ReturnValues: "ALL_NEW",
     ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -108,8 +120,8 @@ export function extendInput(
   return {
     ...key(table, request.key),
     ConditionExpression: "#token = :token AND #expiresAt > :now",
-    UpdateExpression: "SET #expiresAt = :expiresAt, #cleanupAt = :cleanupAt",
-    ExpressionAttributeNames: names("#token", "#expiresAt", "#cleanupAt"),
+    UpdateExpression: `SET #expiresAt = :expiresAt, ${CLEANUP}`,
+    ExpressionAttributeNames: names("#token", "#expiresAt", "#cleanupAt", "#valueHeld"),
     ExpressionAttributeValues: {
       ":token": S(request.token),
       ":now": N(now),
@@ -135,8 +147,8 @@ export function releaseInput(
   return {
     ...key(table, request.key),
     ConditionExpression: "#token = :token AND #expiresAt >= :staleBefore",
-    UpdateExpression: "SET #cleanupAt = :cleanupAt REMOVE #token, #expiresAt, #owner",
-    ExpressionAttributeNames: names("#token", "#expiresAt", "#owner", "#cleanupAt"),
+    UpdateExpression: `SET ${CLEANUP} REMOVE #token, #expiresAt, #owner`,
+    ExpressionAttributeNames: names("#token", "#expiresAt", "#owner", "#cleanupAt", "#valueHeld"),
     ExpressionAttributeValues: {
       ":token": S(request.token),
       ":staleBefore": N(staleBefore),

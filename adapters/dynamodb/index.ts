@@ -15,17 +15,22 @@ import type {
   AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
 import { acquireInput, extendInput, forceReleaseInput, inspectInput, releaseInput } from "./expressions.js";
 import { translateError } from "./sdk-errors.js";
 import { DYNAMODB_DEFAULT_TABLE } from "./table.js";
+import { readValueInput, writeValueInput } from "./value-expressions.js";
 
 export type { DynamoDBSender } from "./client.js";
 export { FENCE_BASE_PER_MS } from "./expressions.js";
+export { type FencedWriteOptions, fencedPut, fencedUpdate, isFenceRejection } from "./fenced-write.js";
 export {
   type CreateLockTableOptions,
   createLockTable,
@@ -37,6 +42,12 @@ export {
 
 /** Production default of {@link DynamoDBAdapterOptions.clockSkewMarginMs}. */
 export const DYNAMODB_DEFAULT_CLOCK_SKEW_MARGIN_MS = 1_000;
+
+/**
+ * Largest guarded value, bytes of JSON (256 KiB): DynamoDB items are capped
+ * at 400 KB, and the lock's own attributes and the key share the item.
+ */
+export const DYNAMODB_MAX_VALUE_BYTES = 262_144;
 
 /** Largest accepted clock-skew margin, ms. */
 const MAX_MARGIN_MS = 600_000;
@@ -119,6 +130,7 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
     pushWakeups: false,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     forceRelease: { requests: 1 },
+    guardedValue: { maxBytes: DYNAMODB_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
   return {
@@ -212,6 +224,54 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
       const fence = readNumber(item, "fence", false, item);
       const owner = item.owner?.S;
       return owner === undefined ? { held: true, fence, expiresAt } : { held: true, fence, expiresAt, owner };
+    },
+
+    async readValue(key: string, callOptions?: { signal?: AbortSignal | undefined }): Promise<StoredValue> {
+      let item: Record<string, AttributeValue> | undefined;
+      try {
+        const out = await client.send(new GetItemCommand(readValueInput(table, key)), {
+          abortSignal: callOptions?.signal,
+        });
+        item = out.Item;
+      } catch (error) {
+        throw translateError(error, "GetItem (read value)");
+      }
+      if (item?.version === undefined) return { json: undefined, version: 0, fence: 0 };
+      return {
+        json: item.value?.S,
+        version: readNumber(item, "version", false, item),
+        fence: readNumber(item, "valueFence", false, item),
+      };
+    },
+
+    async writeValue(request: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const start = now();
+      // The holder's side of the margin: its write must land while every
+      // contender still sees the lock held.
+      const input = writeValueInput(table, request, start + marginMs, start);
+      try {
+        const out = await client.send(new UpdateItemCommand(input), { abortSignal: request.signal });
+        return {
+          ok: true,
+          version: readNumber(out.Attributes, "version", true, out),
+          fence: readNumber(out.Attributes, "valueFence", true, out),
+        };
+      } catch (error) {
+        if (!conditionFailed(error)) throw translateError(error, "UpdateItem (write value)");
+        const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+        if (old?.writeId?.S === request.writeId) {
+          return {
+            ok: true,
+            version: readNumber(old, "version", true, error),
+            fence: readNumber(old, "valueFence", true, error),
+          };
+        }
+        const expiresAt = old?.expiresAt?.N === undefined ? Number.NaN : Number(old.expiresAt.N);
+        if (old?.token?.S !== request.token || !(expiresAt > start + marginMs))
+          return { ok: false, reason: "not_held" };
+        const version = old.version === undefined ? 0 : readNumber(old, "version", false, error);
+        return { ok: false, reason: "version_mismatch", version };
+      }
     },
 
     async dispose(): Promise<void> {

@@ -51,3 +51,33 @@ export interface ErrorBody {
   readonly message?: string;
   readonly retryAfterMs?: number;
 }
+
+/** Largest guarded value the service accepts, JSON bytes, whatever its backend allows (1 MiB). */
+export const MAX_SERVICE_VALUE_BYTES = 1_048_576;
+/** Room for the other fields of a `PUT /v1/locks/{key}/value` body, bytes. */
+export const VALUE_BODY_OVERHEAD_BYTES = 1_024;
+
+/** Body of `PUT /v1/locks/{key}/value`: `value` to write, or `delete: true`. */
+export interface WriteValueBody {
+  readonly token: string;
+  readonly value?: unknown;
+  readonly delete?: true;
+  /** Id of this write, the same on retries, so a retry after a lost answer is applied once. */
+  readonly writeId?: string;
+  readonly expectedVersion?: number;
+}
+
+/** 200 answer of `GET /v1/locks/{key}/value`; `value` absent when never written or deleted. */
+export interface ValueBody {
+  readonly key: string;
+  readonly value?: unknown;
+  readonly version: number;
+  readonly fence: number;
+}
+
+/** 200 answer of `PUT /v1/locks/{key}/value`. */
+export interface WrittenBody {
+  readonly key: string;
+  readonly version: number;
+  readonly fence: number;
+}

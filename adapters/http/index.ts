@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BackendError, InvalidArgumentError } from "../../src/errors.js";
+import { BackendError, InvalidArgumentError, UnsupportedError } from "../../src/errors.js";
 import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
 import type {
   AdapterAcquireResult,
@@ -15,11 +15,16 @@ import type {
   AdapterForceReleaseResult,
   AdapterGrant,
   AdapterReleaseResult,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS, validateDuration } from "../../src/validate.js";
-import { DEFAULT_MAX_WAIT_MS, WAITED_HEADER } from "./contract.js";
+import { DEFAULT_MAX_WAIT_MS, MAX_SERVICE_VALUE_BYTES, WAITED_HEADER } from "./contract.js";
+
+/** Default {@link HttpAdapterOptions.maxValueBytes}: what every edgelock backend takes. */
+export const HTTP_DEFAULT_MAX_VALUE_BYTES = 65_536;
 
 /** Options of {@link httpAdapter}. */
 export interface HttpAdapterOptions {
@@ -49,6 +54,13 @@ export interface HttpAdapterOptions {
    * Default 0 (the service's backend already applies its margin to contenders).
    */
   readonly clockSkewMarginMs?: number;
+  /**
+   * Largest guarded value to send, JSON bytes: the service's backend limit
+   * if you know it (Upstash and DynamoDB 256 KiB, Azure Blob and Durable
+   * Objects 1 MiB, the service's own cap). Default 65 536, which every
+   * backend takes.
+   */
+  readonly maxValueBytes?: number;
 }
 
 /**
@@ -78,6 +90,16 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
   const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const maxWaitMs = validateDuration("maxWaitMs", options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, 0, MAX_DURATION_MS);
   const margin = validateDuration("clockSkewMarginMs", options.clockSkewMarginMs ?? 0, 0, MAX_DURATION_MS);
+  const maxValueBytes = options.maxValueBytes ?? HTTP_DEFAULT_MAX_VALUE_BYTES;
+  if (
+    !Number.isSafeInteger(maxValueBytes) ||
+    maxValueBytes < HTTP_DEFAULT_MAX_VALUE_BYTES ||
+    maxValueBytes > MAX_SERVICE_VALUE_BYTES
+  ) {
+    throw new InvalidArgumentError(
+      `maxValueBytes must be an integer from ${HTTP_DEFAULT_MAX_VALUE_BYTES} to ${MAX_SERVICE_VALUE_BYTES}`,
+    );
+  }
   const authorization = `Bearer ${options.token}`;
   const adminToken = options.adminToken;
   if (adminToken !== undefined && (typeof adminToken !== "string" || adminToken === "" || /[\s,]/.test(adminToken))) {
@@ -96,11 +118,12 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     pushWakeups: true,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     ...(adminToken === undefined ? {} : { forceRelease: { requests: 1 } }),
+    guardedValue: { maxBytes: maxValueBytes, requestsPerOperation: { read: 1, write: 1 } },
   };
 
   async function call(
     what: string,
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PUT",
     key: string,
     action: string,
     body: unknown,
@@ -121,7 +144,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
           accept: "application/json",
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: body instanceof RawJson ? body.text : JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
       });
       text = await response.text();
@@ -197,7 +220,45 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       }
       throw unreadable("inspect", status, json);
     },
+
+    async readValue(key, options = {}): Promise<StoredValue> {
+      const { status, json } = await call("read value", "GET", key, "/value", undefined, options.signal);
+      const { version, fence } = json;
+      if (status === 200 && isCount(version) && isCount(fence)) {
+        return { json: "value" in json ? JSON.stringify(json.value) : undefined, version, fence };
+      }
+      throw unreadable("read value", status, json);
+    },
+
+    async writeValue({ key, token, json: text, writeId, expectedVersion, signal }): Promise<AdapterWriteResult> {
+      // The JSON text goes into the body as it is: it was validated by the lock client.
+      const head = JSON.stringify({ token, writeId, ...(expectedVersion === undefined ? {} : { expectedVersion }) });
+      const body = new RawJson(
+        text === null ? `${head.slice(0, -1)},"delete":true}` : `${head.slice(0, -1)},"value":${text}}`,
+      );
+      const { status, json } = await call("write value", "PUT", key, "/value", body, signal);
+      if (status === 200 && isCount(json.version) && isCount(json.fence)) {
+        return { ok: true, version: json.version, fence: json.fence };
+      }
+      if (status === 409 && json.error === "not_held") return { ok: false, reason: "not_held" };
+      if (status === 409 && json.error === "version_conflict" && isCount(json.version)) {
+        return { ok: false, reason: "version_mismatch", version: json.version };
+      }
+      throw unreadable("write value", status, json);
+    },
   };
+}
+
+/** A body already serialised. */
+class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function grant(
@@ -248,6 +309,7 @@ function errorFor(
 ): Error {
   const detail = typeof json?.message === "string" ? json.message : typeof json?.error === "string" ? json.error : "";
   const message = `edgelock service ${what} answered ${status}${detail ? `: ${detail}` : ""}`;
+  if (status === 501 && json?.error === "unsupported") return new UnsupportedError(message);
   // The service validates the caller's own arguments, so its 400 and 413 are the caller's fault.
   return statusFailure(status, message, {
     mutating,

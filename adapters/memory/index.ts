@@ -8,8 +8,11 @@ import type {
   AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 
@@ -17,6 +20,13 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 export interface MemoryAdapterOptions {
   /** Clock, epoch ms. Default `Date.now`; tests may inject a fake one. */
   readonly now?: () => number;
+}
+
+/** Largest guarded value the memory adapter keeps, bytes of JSON (1 MiB). */
+export const MEMORY_MAX_VALUE_BYTES = 1_048_576;
+
+interface Value extends StoredValue {
+  readonly writeId: string | undefined;
 }
 
 interface Holder {
@@ -45,6 +55,8 @@ interface Holder {
 export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
   const now = options.now ?? Date.now;
   const holders = new Map<string, Holder>();
+  // Guarded values outlive their locks (never swept): a value is deleted only by its holder.
+  const values = new Map<string, Value>();
   let lastFence = 0;
   let sweepAt = 1_024;
 
@@ -72,6 +84,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     pushWakeups: false,
     requestsPerOperation: { acquire: 0, extend: 0, release: 0, inspect: 0 },
     forceRelease: { requests: 0 },
+    guardedValue: { maxBytes: MEMORY_MAX_VALUE_BYTES, requestsPerOperation: { read: 0, write: 0 } },
   };
 
   return {
@@ -117,6 +130,25 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
       const holder = current(key);
       if (!holder) return { held: false };
       return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, owner: holder.owner };
+    },
+
+    async readValue(key: string): Promise<StoredValue> {
+      const value = values.get(key);
+      return { json: value?.json, version: value?.version ?? 0, fence: value?.fence ?? 0 };
+    },
+
+    async writeValue({ key, token, json, writeId, expectedVersion }: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const stored = values.get(key);
+      if (stored && stored.writeId === writeId) return { ok: true, version: stored.version, fence: stored.fence };
+      const holder = current(key);
+      if (holder?.token !== token) return { ok: false, reason: "not_held" };
+      const version = stored?.version ?? 0;
+      if (expectedVersion !== undefined && expectedVersion !== version) {
+        return { ok: false, reason: "version_mismatch", version };
+      }
+      const next = { json: json ?? undefined, version: version + 1, fence: holder.fence, writeId };
+      values.set(key, next);
+      return { ok: true, version: next.version, fence: next.fence };
     },
   };
 }

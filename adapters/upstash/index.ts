@@ -16,18 +16,26 @@ import type {
   AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { CommandBatcher } from "./command-batcher.js";
 import { DEFAULT_PREFIX, lockKeys, validatePrefix } from "./keys.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
 import { acquireWaiting, WAKE_TTL_MS } from "./push-wait.js";
-import { acquireReply, extendReply, inspectReply, releaseReply } from "./replies.js";
+import { acquireReply, extendReply, inspectReply, readValueReply, releaseReply, writeValueReply } from "./replies.js";
 import { type RestEndpoint, restRequester } from "./rest-requester.js";
-import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, RELEASE } from "./scripts.js";
+import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, READ_VALUE, RELEASE, WRITE_VALUE } from "./scripts.js";
 
+export {
+  type FencedHashSetOptions,
+  type FencedWriteResult,
+  fencedHashSet,
+} from "./fenced-write.js";
 export type { UpstashScriptClient } from "./lua-script.js";
 
 /** Options shared by both ways of reaching Upstash. */
@@ -72,7 +80,16 @@ const scripts = {
   release: new LuaScript("release", RELEASE),
   forceRelease: new LuaScript("forceRelease", FORCE_RELEASE),
   inspect: new LuaScript("inspect", INSPECT),
+  writeValue: new LuaScript("write value", WRITE_VALUE),
+  readValue: new LuaScript("read value", READ_VALUE),
 };
+
+/**
+ * Largest guarded value, bytes of JSON (256 KiB): it travels as a script
+ * argument inside the REST request's JSON body, where escaping can double
+ * it, and Upstash's smallest plans cap a request at 1 MB.
+ */
+export const UPSTASH_MAX_VALUE_BYTES = 262_144;
 
 /**
  * Locks on Upstash Redis through its REST API. Each operation is one atomic
@@ -117,6 +134,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     requestsPerPushWait: 2,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     forceRelease: { requests: 1 },
+    guardedValue: { maxBytes: UPSTASH_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
   return {
@@ -154,6 +172,23 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     async inspect(key: string, callOptions?: { signal?: AbortSignal | undefined }): Promise<LockState> {
       const reply = await scripts.inspect.run(client(callOptions?.signal), [lockKeys(prefix, key).lock], []);
       return inspectReply(reply);
+    },
+
+    async readValue(key: string, callOptions?: { signal?: AbortSignal | undefined }): Promise<StoredValue> {
+      const reply = await scripts.readValue.run(client(callOptions?.signal), [lockKeys(prefix, key).value], []);
+      return readValueReply(reply);
+    },
+
+    async writeValue(request: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const keys = lockKeys(prefix, request.key);
+      const expected = request.expectedVersion === undefined ? "" : String(request.expectedVersion);
+      const store = request.json === null ? ["", "0"] : [request.json, "1"];
+      const reply = await scripts.writeValue.run(
+        client(request.signal),
+        [keys.lock, keys.value],
+        [request.token, request.writeId, ...store, expected],
+      );
+      return writeValueReply(reply);
     },
   };
 }

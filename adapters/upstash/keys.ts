@@ -4,7 +4,7 @@ import { validateNamespace } from "../../src/validate.js";
 /** Default prefix of every Redis key the adapter writes. */
 export const DEFAULT_PREFIX = "edgelock:";
 
-/** The two Redis keys behind one lock. */
+/** The Redis keys behind one lock. */
 export interface LockKeys {
   /** Hash holding token, fence and owner; expires with the lock. */
   readonly lock: string;
@@ -12,6 +12,8 @@ export interface LockKeys {
   readonly fence: string;
   /** Wake-up list: a release pushes onto it, a waiter's `BLPOP` pops; expires within a second. */
   readonly wake: string;
+  /** Guarded value hash (version, writer's fence, last write id, data); never expires. */
+  readonly value: string;
 }
 
 /** Check a user's `prefix` option. */
@@ -40,5 +42,10 @@ export function validatePrefix(prefix: unknown): string {
  */
 export function lockKeys(prefix: string, key: string): LockKeys {
   const tag = key.replaceAll("%", "%25").replaceAll("}", "%7D");
-  return { lock: `${prefix}{${tag}}:lock`, fence: `${prefix}{${tag}}:fence`, wake: `${prefix}{${tag}}:wake` };
+  return {
+    lock: `${prefix}{${tag}}:lock`,
+    fence: `${prefix}{${tag}}:fence`,
+    wake: `${prefix}{${tag}}:wake`,
+    value: `${prefix}{${tag}}:value`,
+  };
 }

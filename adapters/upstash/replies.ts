@@ -3,7 +3,9 @@ import type {
   AdapterExtendResult,
   AdapterGrant,
   AdapterReleaseResult,
+  AdapterWriteResult,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { unreadable } from "./failures.js";
 
@@ -56,4 +58,26 @@ export function inspectReply(reply: unknown): LockState {
     }
   }
   throw unreadable("inspect", reply, false);
+}
+
+export function writeValueReply(reply: unknown): AdapterWriteResult {
+  if (Array.isArray(reply) && reply[0] === 1 && reply.length === 3 && isInteger(reply[1]) && isInteger(reply[2])) {
+    return { ok: true, version: reply[1], fence: reply[2] };
+  }
+  if (Array.isArray(reply) && reply[0] === 0 && reply.length === 1) return { ok: false, reason: "not_held" };
+  if (Array.isArray(reply) && reply[0] === 2 && reply.length === 2 && isInteger(reply[1])) {
+    return { ok: false, reason: "version_mismatch", version: reply[1] };
+  }
+  throw unreadable("write value", reply, true);
+}
+
+export function readValueReply(reply: unknown): StoredValue {
+  if (Array.isArray(reply) && (reply.length === 2 || reply.length === 3)) {
+    const [version, fence, data] = reply;
+    const dataOk = data === undefined || (typeof data === "string" && data.startsWith("d:"));
+    if (isInteger(version) && isInteger(fence) && dataOk) {
+      return { json: data === undefined ? undefined : data.slice(2), version, fence };
+    }
+  }
+  throw unreadable("read value", reply, false);
 }

@@ -97,3 +97,33 @@ local reply = {1, tonumber(state[1]), now_ms() + pttl}
 if state[2] then reply[4] = 'o:' .. state[2] end
 return reply
 `;
+
+/**
+ * KEYS: lock, value. ARGV: token, write id, data, '1' to store data or '0' to
+ * delete it, expected version ('' for any). The value hash holds `v`
+ * (version), `f` (writer's fence), `w` (last write id) and `d` (JSON text);
+ * it never expires, and a deletion keeps `v`. The write id is compared first,
+ * so a retry of a write already applied answers it whoever holds the lock.
+ * Reply: `{1, version, fence}` written, `{0}` not held, `{2, version}`
+ * version mismatch.
+ */
+export const WRITE_VALUE = `
+local stored = redis.call('HMGET', KEYS[2], 'v', 'f', 'w')
+if stored[3] == ARGV[2] then return {1, tonumber(stored[1]), tonumber(stored[2])} end
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {0} end
+local version = tonumber(stored[1]) or 0
+if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= version then return {2, version} end
+local fence = tonumber(redis.call('HGET', KEYS[1], 'fence'))
+version = version + 1
+redis.call('HSET', KEYS[2], 'v', version, 'f', fence, 'w', ARGV[2])
+if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'd', ARGV[3]) else redis.call('HDEL', KEYS[2], 'd') end
+return {1, version, fence}
+`;
+
+/** KEYS: value. Reply: `{version, fence}` plus `'d:' .. data` when there is a value. */
+export const READ_VALUE = `
+local stored = redis.call('HMGET', KEYS[1], 'v', 'f', 'd')
+local reply = {tonumber(stored[1]) or 0, tonumber(stored[2]) or 0}
+if stored[3] then reply[3] = 'd:' .. stored[3] end
+return reply
+`;

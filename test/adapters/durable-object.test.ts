@@ -24,6 +24,8 @@ function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjec
         inspect: () => wire.request(() => stub.inspect()),
         cancel: (call) => wire.request(() => stub.cancel(call)),
         forceRelease: (call) => wire.request(() => stub.forceRelease(call)),
+        readValue: () => wire.request(() => stub.readValue()),
+        writeValue: (call) => wire.request(() => stub.writeValue(call)),
         fetch: (url, init) => wire.request(() => stub.fetch(url, init), init.signal ?? undefined),
       };
     },

@@ -192,6 +192,7 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
     ...(adapter.forceRelease
       ? { forceRelease: (request) => count(adapter.forceRelease?.(request) ?? Promise.reject()) }
       : {}),
+    ...guarded(adapter, count),
     ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
   };
   return {
@@ -200,5 +201,18 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
     calls: () => calls,
     called: (n) => (calls >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ count: n, resolve }))),
     locker: (options = {}) => createLocker({ namespace, ...options, adapter: observed }),
+  };
+}
+
+/** The optional guarded-value methods, counted like the others. */
+function guarded(
+  adapter: LockAdapter,
+  count: <T>(result: Promise<T>) => Promise<T>,
+): Pick<LockAdapter, "readValue" | "writeValue"> {
+  const { readValue, writeValue } = adapter;
+  if (!readValue || !writeValue) return {};
+  return {
+    readValue: (key, options) => count(readValue.call(adapter, key, options)),
+    writeValue: (request) => count(writeValue.call(adapter, request)),
   };
 }

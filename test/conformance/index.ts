@@ -6,6 +6,7 @@ import { type ConformanceTarget, createSuite } from "./context.js";
 import { expiry } from "./expiry.js";
 import { faults } from "./faults.js";
 import { forceRelease } from "./force-release.js";
+import { guardedValue } from "./guarded-value.js";
 import { leases } from "./leases.js";
 
 export type { ConformanceTarget, Wire } from "./context.js";
@@ -34,5 +35,6 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("faults", () => faults(suite));
     describe("bad input", () => badInput(suite));
     describe("force release", () => forceRelease(suite));
+    describe("guarded value", () => guardedValue(suite));
   });
 }

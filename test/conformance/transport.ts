@@ -86,6 +86,7 @@ export class Transport implements Wire {
               through(() => adapter.forceRelease?.(request) ?? Promise.reject(), request.signal),
           }
         : {}),
+      ...guardedMethods(adapter, through),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }
@@ -116,4 +117,17 @@ export class Transport implements Wire {
     }
     return answer;
   }
+}
+
+/** The optional guarded-value methods, through the same boundary. */
+function guardedMethods(
+  adapter: LockAdapter,
+  through: <T>(operation: () => Promise<T>, signal?: AbortSignal) => Promise<T>,
+): Pick<LockAdapter, "readValue" | "writeValue"> {
+  const { readValue, writeValue } = adapter;
+  if (!readValue || !writeValue) return {};
+  return {
+    readValue: (key, options) => through(() => readValue.call(adapter, key, options), options?.signal),
+    writeValue: (request) => through(() => writeValue.call(adapter, request), request.signal),
+  };
 }

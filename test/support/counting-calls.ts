@@ -30,6 +30,12 @@ export function countingCalls(inner: LockAdapter): CountedAdapter {
       extend: (request) => counted(() => inner.extend(request)),
       release: (request) => counted(() => inner.release(request)),
       inspect: (key, options) => counted(() => inner.inspect(key, options)),
+      ...(inner.readValue && inner.writeValue
+        ? {
+            readValue: (key, options) => counted(() => inner.readValue?.(key, options) as never),
+            writeValue: (request) => counted(() => inner.writeValue?.(request) as never),
+          }
+        : {}),
     },
   };
 }

@@ -169,6 +169,8 @@ describe("LockDurableObject in workerd", () => {
               inspect: () => count(() => stub.inspect()),
               cancel: (call) => count(() => stub.cancel(call)),
               forceRelease: (call) => count(() => stub.forceRelease(call)),
+              readValue: () => count(() => stub.readValue()),
+              writeValue: (call) => count(() => stub.writeValue(call)),
               fetch: (url, init) => count(() => stub.fetch(url, init)),
             } satisfies LockObjectStub;
           },
