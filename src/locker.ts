@@ -1,6 +1,8 @@
 import { callWithRetries } from "./call.js";
+import { createElection, type Election } from "./election.js";
 import { BackendError, EdgelockError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
+import { createSemaphore, type Semaphore, type SemaphoreOptions } from "./semaphore.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
@@ -92,6 +94,24 @@ export interface Locker {
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T> | T, options?: WithLockOptions): Promise<WithLockResult<T>>;
   /** Who holds `key`, without needing its token. */
   inspect(key: string, options?: { signal?: AbortSignal }): Promise<LockState>;
+  /**
+   * A counting semaphore: at most `limit` live permits for `key` (see `./semaphore.ts`).
+   *
+   * @example
+   * ```ts
+   * await using permit = await locker.semaphore("ffmpeg", { limit: 4 }).acquire({ waitMs: 30_000 });
+   * ```
+   */
+  semaphore(key: string, options: SemaphoreOptions): Semaphore;
+  /**
+   * Leader election on `key`, built on its lock (see `./election.ts`).
+   *
+   * @example
+   * ```ts
+   * const leadership = await locker.election("scheduler").campaign({ identity: "pod-a", ttlMs: 15_000 });
+   * ```
+   */
+  election(key: string): Election;
 }
 
 /**
@@ -119,6 +139,7 @@ class LockerImpl implements Locker, LeaseContext {
   readonly #retries: number;
   readonly #backoff: BackoffOptions;
   readonly #onBackgroundError: (error: unknown) => void;
+  readonly #options: LockerOptions;
 
   constructor(options: LockerOptions) {
     if (!options || typeof options.adapter?.acquire !== "function") {
@@ -140,6 +161,15 @@ class LockerImpl implements Locker, LeaseContext {
     this.#retries = validateDuration("retries", options.retries ?? 2, 0, 10);
     this.#backoff = options.backoff ?? {};
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("edgelock:", error));
+    this.#options = options;
+  }
+
+  semaphore(key: string, options: SemaphoreOptions): Semaphore {
+    return createSemaphore(this.#options, createLocker, key, options);
+  }
+
+  election(key: string): Election {
+    return createElection(this, key, (error) => this.report(error));
   }
 
   async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lease | null> {

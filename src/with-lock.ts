@@ -73,7 +73,11 @@ export async function withLock<T>(
  * again sooner, as long as the lease is still valid. Ends when `stop` aborts
  * or the lease is lost.
  */
-async function keepExtended(lease: Lease, stop: AbortSignal, locker: { report(error: unknown): void }): Promise<void> {
+export async function keepExtended(
+  lease: Lease,
+  stop: AbortSignal,
+  locker: { report(error: unknown): void },
+): Promise<void> {
   const both = AbortSignal.any([stop, lease.signal]);
   let failures = 0;
   while (!both.aborted) {

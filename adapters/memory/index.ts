@@ -10,6 +10,7 @@ import type {
   LockState,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
+import { memorySemaphores } from "./semaphores.js";
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -64,6 +65,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
 
   return {
     capabilities,
+    semaphores: memorySemaphores(now),
 
     async acquire({ key, token, ttlMs, owner }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const holder = current(key);

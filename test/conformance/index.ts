@@ -6,6 +6,7 @@ import { type ConformanceTarget, createSuite } from "./context.js";
 import { expiry } from "./expiry.js";
 import { faults } from "./faults.js";
 import { leases } from "./leases.js";
+import { semaphores } from "./semaphore.js";
 
 export type { ConformanceTarget } from "./context.js";
 
@@ -32,5 +33,6 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("expiry", () => expiry(suite));
     describe("faults", () => faults(suite));
     describe("bad input", () => badInput(suite));
+    describe("semaphores", () => semaphores(suite));
   });
 }

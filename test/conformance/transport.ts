@@ -1,4 +1,5 @@
 import type { LockAdapter } from "../../src/types.js";
+import { wrapSemaphores } from "./semaphore-wire.js";
 
 /**
  * The conformance suite's view of the wire: counts requests and injects the
@@ -53,6 +54,7 @@ export class Transport {
       extend: (request) => through(() => adapter.extend(request), request.signal),
       release: (request) => through(() => adapter.release(request), request.signal),
       inspect: (key, options) => through(() => adapter.inspect(key, options), options?.signal),
+      ...wrapSemaphores(adapter.semaphores, through),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }
