@@ -24,6 +24,7 @@ import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
 import { acquireReply, extendReply, inspectReply, releaseReply } from "./replies.js";
 import { restRequester } from "./rest-requester.js";
 import { ACQUIRE, EXTEND, INSPECT, RELEASE } from "./scripts.js";
+import { upstashSemaphores } from "./semaphores.js";
 
 export type { UpstashScriptClient } from "./lua-script.js";
 
@@ -114,6 +115,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: upstashSemaphores(prefix, client),
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const keys = lockKeys(prefix, key);
