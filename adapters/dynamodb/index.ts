@@ -20,6 +20,7 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
 import { acquireInput, extendInput, inspectInput, releaseInput } from "./expressions.js";
 import { translateError } from "./sdk-errors.js";
+import { dynamodbSemaphores } from "./semaphores.js";
 import { DYNAMODB_DEFAULT_TABLE } from "./table.js";
 
 export type { DynamoDBSender } from "./client.js";
@@ -120,6 +121,7 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
 
   return {
     capabilities,
+    semaphores: dynamodbSemaphores({ table, client, now, marginMs, minTtlMs: minMs }),
 
     async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const ttlMs = Math.max(request.ttlMs, minMs);

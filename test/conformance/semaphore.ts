@@ -39,12 +39,14 @@ export function semaphores(suite: Suite): void {
   test("12 contenders on separate clients, limit 3: exactly 3 permits, distinct rising fences, no tokens shown", async () => {
     if (!has()) return refusesWithoutSemaphores();
     const k = suite.key("sem-race");
+    // Long enough that no permit expires during the race, even where every conflict costs a write.
+    const long = suite.ttlMs(60);
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         suite
           .locker()
           .semaphore(k, { limit: 3 })
-          .tryAcquire({ ttlMs: ttl(), owner: `w${i}` }),
+          .tryAcquire({ ttlMs: long, owner: `w${i}` }),
       ),
     );
     const winners = granted(results);
@@ -56,7 +58,7 @@ export function semaphores(suite: Suite): void {
     expect(state.permits.map((permit) => permit.fence)).toEqual([...fences].sort((a, b) => a - b));
     for (const permit of winners) expect(JSON.stringify(state)).not.toContain(permit.token);
     await winners[0]?.release();
-    const next = await suite.locker().semaphore(k, { limit: 3 }).tryAcquire({ ttlMs: ttl() });
+    const next = await suite.locker().semaphore(k, { limit: 3 }).tryAcquire({ ttlMs: long });
     if (!next) throw new Error("a freed permit must be grantable");
     expect(next.fence).toBeGreaterThan(Math.max(...fences));
     await Promise.all([...winners.slice(1), next].map((permit) => permit.release()));
@@ -209,8 +211,9 @@ export function semaphores(suite: Suite): void {
     const k = suite.key("sem-lost-race");
     const injected = suite.transport.injected;
     suite.transport.loseNext(3);
+    const long = suite.ttlMs(60);
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => suite.locker().semaphore(k, { limit: 2 }).tryAcquire({ ttlMs: ttl() })),
+      Array.from({ length: 10 }, () => suite.locker().semaphore(k, { limit: 2 }).tryAcquire({ ttlMs: long })),
     );
     expect(suite.transport.injected).toBe(injected + 3);
     const winners = granted(results);
