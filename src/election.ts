@@ -50,6 +50,8 @@ export interface Leadership extends AsyncDisposable {
   /** The term (the lock's fence): strictly greater than any earlier leader's. */
   readonly term: number;
   readonly since: number;
+  /** The lease's conservative local deadline (epoch ms, this machine), pushed on by each extension. */
+  readonly expiresAt: number;
   /**
    * Aborts the moment leadership is lost or given up: an extension refused,
    * or no extension succeeded by `stepDownMs` before the lease's deadline
@@ -191,7 +193,17 @@ function leadershipOf(lease: Lease, identity: string, since: number, report: (er
     },
     { once: true },
   );
-  return { identity, term: lease.fence, since, signal, resign, [Symbol.asyncDispose]: resign };
+  return {
+    identity,
+    term: lease.fence,
+    since,
+    get expiresAt() {
+      return lease.expiresAt;
+    },
+    signal,
+    resign,
+    [Symbol.asyncDispose]: resign,
+  };
 }
 
 function validateIdentity(identity: unknown): string {

@@ -3,6 +3,7 @@ import { adapterContract } from "./adapter-contract.js";
 import { badInput } from "./bad-input.js";
 import { contention } from "./contention.js";
 import { type ConformanceTarget, createSuite } from "./context.js";
+import { election } from "./election.js";
 import { expiry } from "./expiry.js";
 import { faults } from "./faults.js";
 import { leases } from "./leases.js";
@@ -34,5 +35,6 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("faults", () => faults(suite));
     describe("bad input", () => badInput(suite));
     describe("semaphores", () => semaphores(suite));
+    describe("leader election", () => election(suite));
   });
 }
