@@ -31,6 +31,8 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
+import { withSemaphorePaths } from "./semaphore-openapi.js";
+import { mountSemaphoreRoutes } from "./semaphore-routes.js";
 import { acquireWithWait, Waiters } from "./wait.js";
 
 type Operation = "acquire" | "extend" | "release" | "inspect";
@@ -61,7 +63,7 @@ export function createLockService(options: LockServiceOptions): Hono {
   };
   const basePath = normaliseBasePath(options.basePath ?? "");
   const onError = options.onError ?? ((error: unknown) => console.error("edgelock service:", error));
-  const openapi = openApiDocument(limits);
+  const openapi = withSemaphorePaths(openApiDocument(limits), limits);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
@@ -102,6 +104,8 @@ export function createLockService(options: LockServiceOptions): Hono {
     }
     return handle(c, operation, principal, key);
   });
+
+  mountSemaphoreRoutes(routes, { adapter, authenticate, limits, basePath, waiters });
 
   async function handle(c: Context, operation: Operation, principal: Principal, key: string): Promise<Response> {
     const backendKey = principal.namespace + key;

@@ -17,6 +17,7 @@ import type {
 } from "../../src/types.js";
 import { MAX_DURATION_MS, validateDuration } from "../../src/validate.js";
 import { DEFAULT_MAX_WAIT_MS, WAITED_HEADER } from "./contract.js";
+import { httpSemaphores } from "./semaphores.js";
 
 /** Options of {@link httpAdapter}. */
 export interface HttpAdapterOptions {
@@ -91,11 +92,12 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     action: string,
     body: unknown,
     signal: AdapterCallOptions["signal"],
+    resource: "locks" | "semaphores" = "locks",
   ): Promise<{ status: number; json: Record<string, unknown>; response: Response }> {
     if (key === "." || key === "..") {
       throw new InvalidArgumentError(`key ${JSON.stringify(key)} cannot travel as a URL path segment`);
     }
-    const url = `${base}/v1/locks/${encodeURIComponent(key)}${action}`;
+    const url = `${base}/v1/${resource}/${encodeURIComponent(key)}${action}`;
     let response: Response;
     let text: string;
     try {
@@ -127,6 +129,10 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: httpSemaphores(
+      (what, method, key, action, body, signal) => call(what, method, key, action, body, signal, "semaphores"),
+      maxWaitMs,
+    ),
 
     async acquire({ key, token, ttlMs, waitMs, owner, signal }): Promise<AdapterAcquireResult> {
       const wait = Math.min(waitMs ?? 0, maxWaitMs);
