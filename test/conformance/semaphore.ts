@@ -261,5 +261,5 @@ export function semaphores(suite: Suite): void {
     expect(runs).toBeGreaterThan(limit);
     expect(most).toBeLessThanOrEqual(limit);
     expect(most).toBe(limit);
-  }, 60_000);
+  }, 240_000);
 }
