@@ -86,7 +86,7 @@ export interface Election {
   readonly key: string;
   /** Resolve once this candidate leads; keep campaigning until then. */
   campaign(options?: CampaignOptions): Promise<Leadership>;
-  /** The current leader, or `null` when nobody leads. */
+  /** The current leader, or `null` when nobody leads (or a new leader's grant is still being written). */
   leader(options?: { signal?: AbortSignal }): Promise<Leader | null>;
   /** The leader now, then each change of leader (or to none), polled every `intervalMs`. */
   observe(options?: ObserveOptions): AsyncIterable<Leader | null>;
@@ -97,7 +97,9 @@ export function createElection(locker: Locker, key: string, report: (error: unkn
 
   const leader = async (options: { signal?: AbortSignal } = {}): Promise<Leader | null> => {
     const state = await locker.inspect(key, options);
-    if (!state.held) return null;
+    // Fences start at 1: a fence of 0 is a grant still being written (Azure
+    // Blob bumps the fence in a second request), so nobody leads yet.
+    if (!state.held || state.fence < 1) return null;
     return { ...parseOwner(state.owner), term: state.fence, expiresAt: state.expiresAt };
   };
 
