@@ -55,9 +55,27 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
       retryable: false,
     });
 
+  /** A strongly consistent read of the item, remembered. */
+  const read = async (key: string, signal: AbortSignal | undefined): Promise<SemaphoreItem> => {
+    let out: GetItemCommandOutput;
+    try {
+      out = await client.send(new GetItemCommand(semaphoreReadInput(table, key)), { abortSignal: signal });
+    } catch (error) {
+      throw translateError(error, "GetItem (semaphore read)");
+    }
+    const item = readSemaphoreItem(out.Item);
+    if (!item) throw unreadable(out, false);
+    remember(key, item);
+    return item;
+  };
+
   const acquire = async (request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> => {
     const ttlMs = Math.max(request.ttlMs, minTtlMs);
     let seen = cache.get(request.key) ?? NO_SEMAPHORE_ITEM;
+    // A remembered copy may be stale: it can grant (the write's condition
+    // checks it) but never refuse, or a waiter would not see other
+    // instances' releases. A refusal is decided on a fresh read.
+    let fresh = !cache.has(request.key);
     for (let write = 0; write < MAX_WRITES_PER_ACQUIRE; write++) {
       const start = now();
       // Live for contenders until expiry plus the margin, as for locks.
@@ -66,6 +84,13 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
       if (own) {
         // Our own earlier grant (a retry after a lost answer): same fence, and only the time it still has.
         return { ok: true, fence: own.fence, ttlMs: Math.max(1, own.expiresAt - now()), expiresAt: own.expiresAt };
+      }
+      const refused = (live.size > 0 && seen.limit !== request.limit) || live.size >= request.limit;
+      if (refused && !fresh) {
+        seen = await read(request.key, request.signal);
+        fresh = true;
+        write--;
+        continue;
       }
       if (live.size > 0 && seen.limit !== request.limit) {
         return { ok: false, reason: "limit_mismatch", limit: seen.limit };
@@ -91,6 +116,7 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
         const current = readSemaphoreItem((error as { Item?: Parameters<typeof readSemaphoreItem>[0] }).Item);
         if (!current) throw unreadable(error, false);
         seen = current;
+        fresh = true;
         remember(request.key, current);
         continue;
       }
@@ -152,15 +178,7 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
     },
 
     async inspect(key, options) {
-      let out: GetItemCommandOutput;
-      try {
-        out = await client.send(new GetItemCommand(semaphoreReadInput(table, key)), { abortSignal: options?.signal });
-      } catch (error) {
-        throw translateError(error, "GetItem (semaphore inspect)");
-      }
-      const item = readSemaphoreItem(out.Item);
-      if (!item) throw unreadable(out, false);
-      remember(key, item);
+      const item = await read(key, options?.signal);
       const staleBefore = now() - marginMs;
       const permits = Array.from(item.permits.values())
         .filter((permit) => permit.expiresAt >= staleBefore)
