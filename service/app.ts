@@ -34,6 +34,8 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
+import { withSemaphorePaths } from "./semaphore-openapi.js";
+import { mountSemaphoreRoutes } from "./semaphore-routes.js";
 import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
 import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
 import { acquireWithWait, Waiters } from "./wait.js";
@@ -89,7 +91,7 @@ export function createLockService(options: LockServiceOptions): Hono {
   const report = (operation: string, callerGone: boolean, error: unknown) =>
     options.onError ? options.onError(error) : log({ operation, callerGone, error });
   const maxValueBytes = serviceValueLimit(adapter);
-  const openapi = openApiDocument(limits, maxValueBytes);
+  const openapi = withSemaphorePaths(openApiDocument(limits, maxValueBytes), limits);
   const waiters = new Waiters();
 
   const app = new Hono({ strict: true });
@@ -136,6 +138,8 @@ export function createLockService(options: LockServiceOptions): Hono {
     }
     return handle(c, operation, principal, key);
   });
+
+  mountSemaphoreRoutes(routes, { adapter, authenticate, limits, basePath, waiters, cap });
 
   async function handle(c: Context, operation: Operation, principal: Principal, key: string): Promise<Response> {
     const backendKey = principal.namespace + key;

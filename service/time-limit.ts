@@ -8,7 +8,7 @@
  * @module
  */
 import { BackendError } from "../src/errors.js";
-import type { LockAdapter } from "../src/types.js";
+import type { LockAdapter, SemaphoreAdapter } from "../src/types.js";
 
 /** Default limit of one backend call, ms. */
 export const DEFAULT_BACKEND_TIMEOUT_MS = 5_000;
@@ -34,6 +34,34 @@ export function withTimeLimit(adapter: LockAdapter, limitMs: number): LockAdapte
     inspect: (key, options = {}) =>
       limited("inspect", limitMs, options.signal, (signal) => adapter.inspect(key, { ...options, signal })),
     ...guardedWithTimeLimit(adapter, limitMs),
+    ...(adapter.forceRelease
+      ? {
+          forceRelease: (request) =>
+            race("break", limitMs, request.signal, (signal) =>
+              (adapter.forceRelease as NonNullable<LockAdapter["forceRelease"]>).call(adapter, { ...request, signal }),
+            ),
+        }
+      : {}),
+    ...(adapter.semaphores ? { semaphores: semaphoresWithTimeLimit(adapter.semaphores, limitMs) } : {}),
+  };
+}
+
+/** The semaphore calls, limited the same way (a push wait gets its wait on top). */
+function semaphoresWithTimeLimit(semaphores: SemaphoreAdapter, limitMs: number): SemaphoreAdapter {
+  return {
+    capabilities: semaphores.capabilities,
+    acquire: (request) => {
+      const wait = semaphores.capabilities.pushWakeups ? (request.waitMs ?? 0) : 0;
+      return race("semaphore acquire", limitMs + wait, request.signal, (signal) =>
+        semaphores.acquire({ ...request, signal }),
+      );
+    },
+    extend: (request) =>
+      race("semaphore extend", limitMs, request.signal, (signal) => semaphores.extend({ ...request, signal })),
+    release: (request) =>
+      race("semaphore release", limitMs, request.signal, (signal) => semaphores.release({ ...request, signal })),
+    inspect: (key, options = {}) =>
+      race("semaphore inspect", limitMs, options.signal, (signal) => semaphores.inspect(key, { ...options, signal })),
   };
 }
 

@@ -17,7 +17,8 @@ export type EdgelockErrorCode =
   | "stale_write"
   | "stale_fence"
   | "version_conflict"
-  | "unsupported";
+  | "unsupported"
+  | "limit_mismatch";
 
 /**
  * Base class of every error edgelock throws.
@@ -70,6 +71,22 @@ export class LockLostError extends EdgelockError {
   constructor(key: string, message?: string, options?: { cause?: unknown }) {
     super("lock_lost", message ?? `lock "${key}" is no longer held`, options);
     this.key = key;
+  }
+}
+
+/**
+ * A semaphore key's live permits were granted under a different `limit`
+ * than the caller's. Agree on one limit per key; a new limit takes effect
+ * once no permit under the old one is live.
+ */
+export class SemaphoreLimitError extends EdgelockError {
+  readonly key: string;
+  /** The limit in force for the key's live permits. */
+  readonly limit: number;
+  constructor(key: string, limit: number, asked: number) {
+    super("limit_mismatch", `semaphore "${key}" has live permits under limit ${limit}, not ${asked}`);
+    this.key = key;
+    this.limit = limit;
   }
 }
 

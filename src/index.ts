@@ -12,6 +12,7 @@
  * @module
  */
 export { type MemoryAdapterOptions, memoryAdapter } from "../adapters/memory/index.js";
+export type { CampaignOptions, Election, Leader, Leadership, ObserveOptions } from "./election.js";
 export {
   BackendError,
   BackendRejectedError,
@@ -21,6 +22,7 @@ export {
   LockAbortedError,
   LockLostError,
   LockTimeoutError,
+  SemaphoreLimitError,
   StaleFenceError,
   StaleWriteError,
   UnsupportedError,
@@ -63,6 +65,7 @@ export type {
   WithLockOptions,
   WithLockResult,
 } from "./options.js";
+export type { Permit, Semaphore, SemaphoreOptions } from "./semaphore.js";
 export type { BackoffOptions } from "./timing.js";
 export { newToken } from "./token.js";
 export type * from "./types.js";

@@ -1,4 +1,5 @@
 import { type AttemptSignal, callWithRetries } from "./backend-call.js";
+import { createElection, type Election } from "./election.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
 import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
 import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
@@ -17,6 +18,7 @@ import type {
   WithLockOptions,
   WithLockResult,
 } from "./options.js";
+import { createSemaphore, type Semaphore, type SemaphoreOptions } from "./semaphore.js";
 import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
@@ -69,6 +71,7 @@ class LockerImpl implements Locker, LeaseContext {
   readonly #timeoutMs: number | undefined;
   readonly #backoff: BackoffOptions;
   readonly #onBackgroundError: (error: unknown) => void;
+  readonly #options: LockerOptions;
 
   constructor(options: LockerOptions) {
     const checked = validateOptions("createLocker options", options as LockerOptions | undefined);
@@ -118,6 +121,15 @@ class LockerImpl implements Locker, LeaseContext {
         : validateFunction("onBackgroundError", options.onBackgroundError);
     const onEvent = options.onEvent === undefined ? undefined : validateFunction("onEvent", options.onEvent);
     this.telemetry = new EventTracker(onEvent, this.capabilities.name, (error) => this.report(error));
+    this.#options = options;
+  }
+
+  semaphore(key: string, options: SemaphoreOptions): Semaphore {
+    return createSemaphore(this.#options, createLocker, key, options);
+  }
+
+  election(key: string): Election {
+    return createElection(this, key, (error) => this.report(error));
   }
 
   tryAcquire(key: string, options?: TryAcquireOptions): Promise<Lease | null> {

@@ -4,10 +4,13 @@
  *
  * @module
  */
+
+import type { Election } from "./election.js";
 import type { LockEventListener } from "./events.js";
 import type { ForceReleaseOptions, ForceReleaseResult } from "./force-release.js";
 import type { ValueRead } from "./guarded-value.js";
 import type { Lease } from "./lease.js";
+import type { Semaphore, SemaphoreOptions } from "./semaphore.js";
 import type { BackoffOptions } from "./timing.js";
 import type { AdapterCapabilities, LockAdapter, LockState } from "./types.js";
 
@@ -207,4 +210,22 @@ export interface Locker {
    * ```
    */
   read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>>;
+  /**
+   * A counting semaphore: at most `limit` live permits for `key` (see `./semaphore.ts`).
+   *
+   * @example
+   * ```ts
+   * await using permit = await locker.semaphore("ffmpeg", { limit: 4 }).acquire({ waitMs: 30_000 });
+   * ```
+   */
+  semaphore(key: string, options: SemaphoreOptions): Semaphore;
+  /**
+   * Leader election on `key`, built on its lock (see `./election.ts`).
+   *
+   * @example
+   * ```ts
+   * const leadership = await locker.election("scheduler").campaign({ identity: "pod-a", ttlMs: 15_000 });
+   * ```
+   */
+  election(key: string): Election;
 }

@@ -294,6 +294,106 @@ export type AdapterWriteResult =
   | { readonly ok: false; readonly reason: "version_mismatch"; readonly version: number };
 
 /**
+ * What an adapter's semaphores can do. Its presence on
+ * {@link LockAdapter.semaphores} is the capability itself.
+ */
+export interface SemaphoreCapabilities {
+  /** Largest `limit` (permits per key) the backend stores safely in one operation. */
+  readonly maxLimit: number;
+  /**
+   * `true` when a refused acquire can wait inside the backend and be woken
+   * when a permit frees ({@link AdapterAcquireRequest.waitMs} is honoured);
+   * otherwise the client polls as it does for the lock.
+   */
+  readonly pushWakeups: boolean;
+  /** Backend requests per uncontended operation; the conformance suite counts them. */
+  readonly requestsPerOperation: {
+    readonly acquire: number;
+    readonly extend: number;
+    readonly release: number;
+    readonly inspect: number;
+  };
+}
+
+/** Arguments of {@link SemaphoreAdapter.acquire}: a lock request plus the permit limit. */
+export interface SemaphoreAcquireRequest extends AdapterAcquireRequest {
+  /** Permits the key allows at once, an integer in `[1, maxLimit]`. */
+  readonly limit: number;
+}
+
+/**
+ * The key's live permits were granted under a different limit. The limit is
+ * a property of the current holder set: it is refused, never silently
+ * changed, while any permit under another limit is unexpired; once the key
+ * has no live permit, the next acquire sets it.
+ */
+export interface SemaphoreLimitConflict {
+  readonly ok: false;
+  readonly reason: "limit_mismatch";
+  /** The limit the live permits were granted under. */
+  readonly limit: number;
+}
+
+/**
+ * Result of {@link SemaphoreAdapter.acquire}: `held` means all `limit`
+ * permits are taken by other tokens (`retryAfterMs`: until the earliest
+ * expires, where the backend can tell).
+ */
+export type SemaphoreAcquireResult = AdapterGrant | AdapterRefusal | SemaphoreLimitConflict;
+
+/** One live permit as {@link SemaphoreAdapter.inspect} shows it; never its token. */
+export interface PermitState {
+  /** The fence granted with this permit. */
+  readonly fence: number;
+  /** Epoch ms, per the authority clock. */
+  readonly expiresAt: number;
+  readonly owner?: string | undefined;
+}
+
+/** What {@link SemaphoreAdapter.inspect} sees. */
+export interface SemaphoreState {
+  /** The limit of the live permits; `null` when none is live. */
+  readonly limit: number | null;
+  /** Live permits, by ascending fence. */
+  readonly permits: readonly PermitState[];
+}
+
+/**
+ * Counting semaphores on the same backend as the locks: at most `limit`
+ * unexpired permits per key at any instant, each a lease with its own token,
+ * TTL and fence. Semaphore keys live apart from lock keys (the same key
+ * names a lock and a semaphore independently).
+ *
+ * Rules, as for locks:
+ * - **Idempotent by token.** `acquire` with a token that already holds a
+ *   permit answers `granted` with that permit's fence; it never takes a
+ *   second permit for one token, and this check comes before any refusal.
+ * - **One atomic operation decides a grant**: expired permits are dropped,
+ *   the live ones counted against `limit`, and the fence counter bumped,
+ *   together. Fences strictly increase per semaphore key across all its
+ *   permits, releases, expiries and cleanup.
+ * - `extend` and `release` act on the token's own permit only; an expired
+ *   permit is not held.
+ *
+ * @example
+ * ```ts
+ * const locker = createLocker({ adapter: upstashAdapter({ url, token }) });
+ * await using permit = await locker.semaphore("thumbnailer", { limit: 4 }).acquire({ waitMs: 10_000 });
+ * ```
+ */
+export interface SemaphoreAdapter {
+  readonly capabilities: SemaphoreCapabilities;
+  /** Take a permit of `key` for `token` if fewer than `limit` live permits are held by others. */
+  acquire(request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult>;
+  /** Set the expiry of `token`'s permit to now + `ttlMs`; `not_held` when it has none. */
+  extend(request: AdapterExtendRequest): Promise<AdapterExtendResult>;
+  /** Free `token`'s permit; `not_held` when it has none. Other permits are untouched. */
+  release(request: AdapterReleaseRequest): Promise<AdapterReleaseResult>;
+  /** Live permits of `key`, readable without a token. */
+  inspect(key: string, options?: AdapterCallOptions): Promise<SemaphoreState>;
+}
+
+/**
  * A lock backend. Implementations live in `adapters/<name>/` (the HTTP
  * service's client too, `adapters/http/`) and are built by `xxxAdapter(options)`.
  *
@@ -366,6 +466,13 @@ export interface LockAdapter {
    *   `version_mismatch` and nothing changes.
    */
   writeValue?(request: AdapterWriteRequest): Promise<AdapterWriteResult>;
+
+  /**
+   * Counting semaphores on this backend, when it has them (see
+   * {@link SemaphoreAdapter}); absent otherwise, and `locker.semaphore()`
+   * then refuses with an `InvalidArgumentError`.
+   */
+  readonly semaphores?: SemaphoreAdapter;
 
   /** Free client-side resources (timers, sockets of a test backend). Optional. */
   dispose?(): Promise<void>;

@@ -24,6 +24,8 @@ import {
   type LockObjectStub,
   WAIT_URL,
 } from "./protocol.js";
+import { grant, rpc, unexpected } from "./rpc.js";
+import { durableObjectSemaphores } from "./semaphores.js";
 
 export type * from "./protocol.js";
 export { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
@@ -91,6 +93,7 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
 
   return {
     capabilities,
+    semaphores: durableObjectSemaphores(namespace),
 
     async acquire({ key, token, ttlMs, waitMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const object = stub(key);
@@ -201,53 +204,4 @@ function acquireResult(answer: AcquireAnswer, signal: AbortSignal | undefined): 
     return { ok: false, reason: "held" };
   }
   throw unexpected("acquire", answer);
-}
-
-function grant(answer: GrantAnswer, what: string): GrantAnswer {
-  if (!Number.isSafeInteger(answer.fence) || typeof answer.expiresAt !== "number" || typeof answer.ttlMs !== "number") {
-    throw unexpected(what, answer);
-  }
-  const { fence, ttlMs, expiresAt, waitedMs } = answer;
-  return { ok: true, fence, ttlMs, expiresAt, ...(waitedMs === undefined ? {} : { waitedMs }) };
-}
-
-/** Run one RPC call, turning its failures into edgelock errors. */
-async function rpc<T>(what: string, call: () => Promise<T>): Promise<T> {
-  let answer: T;
-  try {
-    answer = await call();
-  } catch (cause) {
-    throw rpcFailure(what, cause);
-  }
-  const invalid = answer as { ok?: unknown; reason?: unknown; message?: unknown } | null;
-  if (invalid?.ok === false && invalid.reason === "invalid_argument") {
-    throw new InvalidArgumentError(`Durable Object refused ${what}: ${String(invalid.message)}`, { cause: answer });
-  }
-  return answer;
-}
-
-/**
- * Workers marks Durable Object errors: `overloaded` ones were refused before
- * running (and retrying soon makes it worse); any other failure of a call
- * that was sent may have run.
- */
-function rpcFailure(what: string, cause: unknown): BackendError {
-  const flags = (cause ?? {}) as { overloaded?: unknown; retryable?: unknown };
-  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  if (flags.overloaded === true) {
-    return new BackendError(`Durable Object ${what} refused, object overloaded (${detail})`, {
-      cause,
-      maybeApplied: false,
-      retryable: false,
-    });
-  }
-  return new BackendError(`Durable Object ${what} failed (${detail})`, { cause, maybeApplied: true });
-}
-
-function unexpected(what: string, answer: unknown): BackendError {
-  return new BackendError(`Durable Object ${what} answered something unreadable: ${JSON.stringify(answer)}`, {
-    cause: answer,
-    maybeApplied: true,
-    retryable: false,
-  });
 }

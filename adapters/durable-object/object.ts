@@ -19,6 +19,15 @@ import type {
 } from "./protocol.js";
 import { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
 import { WaitQueue } from "./queue.js";
+import {
+  DURABLE_OBJECT_MAX_LIMIT,
+  SEMAPHORE_WAIT_URL,
+  type SemaphoreAcquireAnswer,
+  type SemaphoreAcquireCall,
+  type SemaphoreInspectAnswer,
+  type SemaphoreObjectRpc,
+} from "./semaphore-protocol.js";
+import { SEMAPHORE_KEY, SemaphoreTable } from "./semaphore-table.js";
 
 /** Storage key of the fence counter: written on every grant, never deleted. */
 const FENCE_KEY = "fence";
@@ -72,8 +81,10 @@ interface Holder {
  * new_sqlite_classes = ["LockDurableObject"]
  * ```
  */
-export class LockDurableObject extends DurableObject implements LockObjectRpc {
+export class LockDurableObject extends DurableObject implements LockObjectRpc, SemaphoreObjectRpc {
   readonly #queue = new WaitQueue<AcquireAnswer>();
+  /** Used only by objects reached under a semaphore name (`semaphoreObjectName`). */
+  readonly #permits = new SemaphoreTable(this.ctx.storage.kv, MAX_WAITERS);
 
   acquire(call: AcquireCall): Promise<AcquireAnswer> {
     return this.#acquire(call, undefined);
@@ -81,14 +92,59 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
 
   /** {@link WAIT_URL}: an acquire whose queued wait ends when the caller aborts or disconnects. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.method !== "POST" || request.url !== WAIT_URL) return new Response("Not Found", { status: 404 });
+    const semaphore = request.url === SEMAPHORE_WAIT_URL;
+    if (request.method !== "POST" || (request.url !== WAIT_URL && !semaphore)) {
+      return new Response("Not Found", { status: 404 });
+    }
     let call: AcquireCall;
     try {
       call = (await request.json()) as AcquireCall;
     } catch (error) {
       return Response.json(invalidAnswer(`body must be JSON: ${String(error)}`));
     }
+    if (semaphore) return Response.json(await this.#semaphoreAcquire(call as SemaphoreAcquireCall, request.signal));
     return Response.json(await this.#acquire(call, request.signal));
+  }
+
+  semaphoreAcquire(call: SemaphoreAcquireCall): Promise<SemaphoreAcquireAnswer> {
+    return this.#semaphoreAcquire(call, undefined);
+  }
+
+  async #semaphoreAcquire(
+    call: SemaphoreAcquireCall,
+    signal: AbortSignal | undefined,
+  ): Promise<SemaphoreAcquireAnswer> {
+    const invalid = checkAcquire(call) ?? checkLimit(call.limit);
+    if (invalid) return invalid;
+    const onDeadline = (token: string) => {
+      this.#permits.deadline(token, Date.now());
+      void this.#syncAlarm();
+    };
+    const answer = this.#permits.acquire(call, Date.now(), onDeadline, signal);
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async semaphoreExtend(call: ExtendCall): Promise<ExtendAnswer> {
+    const invalid = checkToken(call) ?? checkTtl(call.ttlMs);
+    if (invalid) return invalid;
+    const answer = this.#permits.extend(call, Date.now());
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async semaphoreRelease(call: TokenCall): Promise<ReleaseAnswer> {
+    const invalid = checkToken(call);
+    if (invalid) return invalid;
+    const answer = this.#permits.release(call, Date.now());
+    await this.#syncAlarm();
+    return answer;
+  }
+
+  async semaphoreInspect(): Promise<SemaphoreInspectAnswer> {
+    const answer = this.#permits.inspect(Date.now());
+    await this.#syncAlarm();
+    return answer;
   }
 
   async #acquire(call: AcquireCall, signal: AbortSignal | undefined): Promise<AcquireAnswer> {
@@ -231,12 +287,13 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
   async cancel(call: TokenCall): Promise<CancelAnswer> {
     const waiter = this.#queue.take(call.token);
     waiter?.answer({ ok: false, reason: "cancelled" });
-    return { cancelled: waiter !== undefined };
+    return { cancelled: waiter !== undefined || this.#permits.cancel(call.token) };
   }
 
   /** Frees an expired holder on time, hands the lock on, and clears an idle object's state. */
   override async alarm(): Promise<void> {
     this.#settle(Date.now());
+    this.#permits.settle(Date.now());
     await this.#syncAlarm();
   }
 
@@ -278,7 +335,10 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
   /** Delete everything but the fence counter and the guarded value, which outlive the lock. */
   #clearIdle(): void {
     const kv = this.ctx.storage.kv;
-    for (const [key] of kv.list()) if (key !== FENCE_KEY && key !== VALUE_KEY) kv.delete(key);
+    // Semaphore state (`sem…`) is the semaphore table's to clear.
+    for (const [key] of kv.list()) {
+      if (key !== FENCE_KEY && key !== VALUE_KEY && !key.startsWith(SEMAPHORE_KEY)) kv.delete(key);
+    }
   }
 
   async #onDeadline(token: string): Promise<void> {
@@ -294,13 +354,14 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc {
     await this.#syncAlarm();
   }
 
-  /** One alarm, at the holder's expiry; none when the lock is free. */
+  /** One alarm, at the holder's (or the earliest permit's) expiry; none when nothing is held. */
   async #syncAlarm(): Promise<void> {
     const holder = this.ctx.storage.kv.get<Holder>(HOLDER_KEY);
+    const at = holder?.expiresAt ?? this.#permits.nextExpiry();
     const storage = this.ctx.storage;
     const scheduled = await storage.getAlarm();
-    if (holder) {
-      if (scheduled !== holder.expiresAt) await storage.setAlarm(holder.expiresAt);
+    if (at !== undefined) {
+      if (scheduled !== at) await storage.setAlarm(at);
     } else if (scheduled !== null) {
       await storage.deleteAlarm();
     }
@@ -342,6 +403,13 @@ function checkWrite(call: WriteValueCall): InvalidAnswer | undefined {
     return invalidAnswer("expectedVersion must be a non-negative safe integer");
   }
   return undefined;
+}
+
+function checkLimit(limit: unknown): InvalidAnswer | undefined {
+  if (typeof limit === "number" && Number.isSafeInteger(limit) && limit >= 1 && limit <= DURABLE_OBJECT_MAX_LIMIT) {
+    return undefined;
+  }
+  return invalidAnswer(`limit must be an integer from 1 to ${DURABLE_OBJECT_MAX_LIMIT}`);
 }
 
 function checkAcquire(call: AcquireCall): InvalidAnswer | undefined {

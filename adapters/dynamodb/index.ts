@@ -25,6 +25,7 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
 import { acquireInput, extendInput, forceReleaseInput, inspectInput, releaseInput } from "./expressions.js";
 import { translateError } from "./sdk-errors.js";
+import { dynamodbSemaphores } from "./semaphores.js";
 import { DYNAMODB_DEFAULT_TABLE } from "./table.js";
 import { readValueInput, writeValueInput } from "./value-expressions.js";
 
@@ -135,6 +136,7 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
 
   return {
     capabilities,
+    semaphores: dynamodbSemaphores({ table, client, now, marginMs, minTtlMs: minMs }),
 
     async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const ttlMs = Math.max(request.ttlMs, minMs);

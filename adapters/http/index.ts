@@ -22,6 +22,7 @@ import type {
 } from "../../src/types.js";
 import { MAX_DURATION_MS, validateDuration } from "../../src/validate.js";
 import { DEFAULT_MAX_WAIT_MS, MAX_SERVICE_VALUE_BYTES, WAITED_HEADER } from "./contract.js";
+import { httpSemaphores } from "./semaphores.js";
 
 /** Default {@link HttpAdapterOptions.maxValueBytes}: what every edgelock backend takes. */
 export const HTTP_DEFAULT_MAX_VALUE_BYTES = 65_536;
@@ -128,12 +129,13 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     action: string,
     body: unknown,
     signal: AdapterCallOptions["signal"],
+    resource: "locks" | "semaphores" = "locks",
     bearer = authorization,
   ): Promise<{ status: number; json: Record<string, unknown>; response: Response }> {
     if (key === "." || key === "..") {
       throw new InvalidArgumentError(`key ${JSON.stringify(key)} cannot travel as a URL path segment`);
     }
-    const url = `${base}/v1/locks/${encodeURIComponent(key)}${action}`;
+    const url = `${base}/v1/${resource}/${encodeURIComponent(key)}${action}`;
     let response: Response;
     let text: string;
     try {
@@ -165,6 +167,10 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: httpSemaphores(
+      (what, method, key, action, body, signal) => call(what, method, key, action, body, signal, "semaphores"),
+      maxWaitMs,
+    ),
 
     async acquire({ key, token, ttlMs, waitMs, owner, signal }): Promise<AdapterAcquireResult> {
       const wait = Math.min(waitMs ?? 0, maxWaitMs);
@@ -200,7 +206,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       : {
           async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
             const admin = `Bearer ${adminToken}`;
-            const { status, json } = await call("break", "POST", key, "/break", { fence }, signal, admin);
+            const { status, json } = await call("break", "POST", key, "/break", { fence }, signal, "locks", admin);
             if (status === 409 && json.error === "not_held") return { ok: false, reason: "not_held" };
             if (status === 200 && json.released === true) return { ok: true };
             throw unreadable("break", status, json);

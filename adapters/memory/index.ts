@@ -15,6 +15,7 @@ import type {
   StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
+import { memorySemaphores } from "./semaphores.js";
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -89,6 +90,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
 
   return {
     capabilities,
+    semaphores: memorySemaphores(now),
 
     async acquire({ key, token, ttlMs, owner }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const holder = current(key);

@@ -30,6 +30,7 @@ import { acquireWaiting, WAKE_TTL_MS } from "./push-wait.js";
 import { acquireReply, extendReply, inspectReply, readValueReply, releaseReply, writeValueReply } from "./replies.js";
 import { type RestEndpoint, restRequester } from "./rest-requester.js";
 import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, READ_VALUE, RELEASE, WRITE_VALUE } from "./scripts.js";
+import { upstashSemaphores } from "./semaphores.js";
 
 export {
   type FencedHashSetOptions,
@@ -139,6 +140,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: upstashSemaphores(prefix, client),
 
     async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const { key, token, ttlMs, owner, waitMs } = request;

@@ -11,23 +11,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let shared: LockWorker | undefined;
 
-/** The namespace, with every call on its stubs (RPC or fetch) sent through `wire`: where requests really happen. */
+/**
+ * The namespace, with every call on its stubs (each RPC method, or fetch) sent through `wire`: where
+ * requests really happen. A proxy, so a method the adapter adds (semaphores, values) is counted too.
+ */
 function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace {
   return {
     idFromName: (name) => namespace.idFromName(name),
     get(id) {
       const stub = namespace.get(id);
-      return {
-        acquire: (call) => wire.request(() => stub.acquire(call)),
-        extend: (call) => wire.request(() => stub.extend(call)),
-        release: (call) => wire.request(() => stub.release(call)),
-        inspect: () => wire.request(() => stub.inspect()),
-        cancel: (call) => wire.request(() => stub.cancel(call)),
-        forceRelease: (call) => wire.request(() => stub.forceRelease(call)),
-        readValue: () => wire.request(() => stub.readValue()),
-        writeValue: (call) => wire.request(() => stub.writeValue(call)),
-        fetch: (url, init) => wire.request(() => stub.fetch(url, init), init.signal ?? undefined),
-      };
+      return new Proxy(stub, {
+        get(target, property) {
+          const member: unknown = Reflect.get(target, property);
+          if (typeof member !== "function") return member;
+          return (...args: unknown[]) => {
+            const signal =
+              property === "fetch" ? ((args[1] as RequestInit | undefined)?.signal ?? undefined) : undefined;
+            return wire.request(() => (member as (...a: unknown[]) => Promise<unknown>).apply(target, args), signal);
+          };
+        },
+      });
     },
   };
 }

@@ -3,11 +3,13 @@ import { adapterContract } from "./adapter-contract.js";
 import { badInput } from "./bad-input.js";
 import { contention } from "./contention.js";
 import { type ConformanceTarget, createSuite } from "./context.js";
+import { election } from "./election.js";
 import { expiry } from "./expiry.js";
 import { faults } from "./faults.js";
 import { forceRelease } from "./force-release.js";
 import { guardedValue } from "./guarded-value.js";
 import { leases } from "./leases.js";
+import { semaphores } from "./semaphore.js";
 
 export type { ConformanceTarget, Wire } from "./context.js";
 
@@ -36,5 +38,7 @@ export function describeConformance(target: ConformanceTarget): void {
     describe("bad input", () => badInput(suite));
     describe("force release", () => forceRelease(suite));
     describe("guarded value", () => guardedValue(suite));
+    describe("semaphores", () => semaphores(suite));
+    describe("leader election", () => election(suite));
   });
 }

@@ -1,4 +1,5 @@
 import type { LockAdapter } from "../../src/types.js";
+import { wrapSemaphores } from "./semaphore-wire.js";
 
 /**
  * One adapter instance's view of the wire: counts the backend requests it
@@ -87,6 +88,7 @@ export class Transport implements Wire {
           }
         : {}),
       ...guardedMethods(adapter, through),
+      ...wrapSemaphores(adapter.semaphores, through),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     };
   }

@@ -1,0 +1,75 @@
+import { expect, test } from "vitest";
+import { createLocker, type Permit } from "../../src/index.js";
+import { useDynamoDBLocal } from "./dynamodb-fixture.js";
+
+const { adapter } = useDynamoDBLocal();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fetch that counts requests and loses the answer of every `loseEvery`-th (the request still applies). */
+function wire(loseEvery = 0) {
+  const state = { requests: 0 };
+  const fetchImpl: typeof fetch = async (input, init) => {
+    state.requests++;
+    const response = await globalThis.fetch(input, init);
+    if (loseEvery > 0 && state.requests % loseEvery === 0) {
+      await response.arrayBuffer();
+      throw new TypeError("fetch failed (injected: answer lost)");
+    }
+    return response;
+  };
+  return { state, fetch: fetchImpl };
+}
+
+test("dynamodb semaphore: 6 separate adapter instances (no shared cache) under lost answers never exceed the limit", async () => {
+  const key = `sem-instances-${Math.random().toString(36).slice(2, 8)}`;
+  const limit = 2;
+  let inside = 0;
+  let most = 0;
+  let runs = 0;
+  const deadline = Date.now() + 5_000;
+  const worker = async (i: number) => {
+    const semaphore = createLocker({
+      adapter: adapter({ fetch: wire(4 + i).fetch }),
+      backoff: { baseMs: 10, maxMs: 80 },
+      onBackgroundError: () => {},
+    }).semaphore(key, { limit });
+    while (Date.now() < deadline) {
+      const result = await semaphore.withPermit(
+        async () => {
+          inside++;
+          most = Math.max(most, inside);
+          await sleep(200);
+          inside--;
+        },
+        { ttlMs: 10_000, waitMs: 20_000 },
+      );
+      if (result.ran) runs++;
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, (_, i) => worker(i)));
+  expect(runs).toBeGreaterThan(limit);
+  expect(most).toBeLessThanOrEqual(limit);
+  // The limit was reached, so the check above could have failed.
+  expect(most).toBe(limit);
+}, 60_000);
+
+test("dynamodb semaphore: a cold instance pays one extra write to learn the item, then one per acquire", async () => {
+  const key = `sem-cold-${Math.random().toString(36).slice(2, 8)}`;
+  const first = await createLocker({ adapter: adapter() }).semaphore(key, { limit: 3 }).tryAcquire({ ttlMs: 10_000 });
+  const counted = wire();
+  const semaphore = createLocker({ adapter: adapter({ fetch: counted.fetch }) }).semaphore(key, { limit: 3 });
+  const permits: (Permit | null)[] = [];
+  permits.push(await semaphore.tryAcquire({ ttlMs: 10_000 }));
+  expect(counted.state.requests).toBe(2);
+  permits.push(await semaphore.tryAcquire({ ttlMs: 10_000 }));
+  expect(counted.state.requests).toBe(3);
+  expect(await semaphore.tryAcquire({ ttlMs: 10_000 })).toBeNull();
+  // A refusal is never decided on a remembered copy: one fresh read.
+  expect(counted.state.requests).toBe(4);
+  // Another instance's release is seen by the next acquire.
+  await first?.release();
+  const after = await semaphore.tryAcquire({ ttlMs: 10_000 });
+  expect(after).not.toBeNull();
+  permits.push(after);
+  await Promise.all(permits.map((permit) => permit?.release()));
+}, 30_000);
