@@ -40,7 +40,7 @@ export async function backendFrom(choice: BackendChoice, env: NodeJS.ProcessEnv)
   // would protect nothing, so the command line refuses it.
   if (backend === undefined || backend === "memory") {
     throw new InvalidArgumentError(
-      `no shared backend: pass --url and --token for a lock service, or set ${EDGELOCK_BACKEND} to upstash, dynamodb or azure-blob (see edgelock --help)`,
+      `no shared backend: pass --url and --token for a lock service, or set ${EDGELOCK_BACKEND} to upstash, dynamodb, azure-blob, postgres or etcd (see edgelock --help)`,
     );
   }
   return adapterFromEnv(env);

@@ -35,6 +35,8 @@ Backend, without --url: the same environment variables as the lock service:
   ${EDGELOCK_BACKEND}=dynamodb     ${EDGELOCK_DYNAMODB_TABLE}, EDGELOCK_DYNAMODB_ENDPOINT,
                               AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   ${EDGELOCK_BACKEND}=azure-blob   EDGELOCK_AZURE_CONNECTION_STRING, EDGELOCK_AZURE_CONTAINER
+  ${EDGELOCK_BACKEND}=postgres     EDGELOCK_POSTGRES_URL, EDGELOCK_POSTGRES_TABLE (over neon() HTTP)
+  ${EDGELOCK_BACKEND}=etcd         EDGELOCK_ETCD_ENDPOINT, EDGELOCK_ETCD_USERNAME, EDGELOCK_ETCD_PASSWORD
   (memory is refused: a lock inside one process protects nothing between processes)
 
 Exit codes:

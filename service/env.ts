@@ -54,6 +54,16 @@ export const EDGELOCK_AZURE_CONTAINER = "EDGELOCK_AZURE_CONTAINER";
 export const UPSTASH_REDIS_REST_URL = "UPSTASH_REDIS_REST_URL";
 /** Upstash Redis REST token (`EDGELOCK_BACKEND=upstash`). */
 export const UPSTASH_REDIS_REST_TOKEN = "UPSTASH_REDIS_REST_TOKEN";
+/** PostgreSQL connection string of `EDGELOCK_BACKEND=postgres` (reached over HTTP with Neon's `neon()`). */
+export const EDGELOCK_POSTGRES_URL = "EDGELOCK_POSTGRES_URL";
+/** Lease table of `EDGELOCK_BACKEND=postgres`, optionally schema-qualified. Default `edgelock_locks`. */
+export const EDGELOCK_POSTGRES_TABLE = "EDGELOCK_POSTGRES_TABLE";
+/** etcd v3 JSON gateway of `EDGELOCK_BACKEND=etcd`, e.g. `http://127.0.0.1:2379`. */
+export const EDGELOCK_ETCD_ENDPOINT = "EDGELOCK_ETCD_ENDPOINT";
+/** etcd user for token auth (with `EDGELOCK_ETCD_PASSWORD`); unset: no auth. */
+export const EDGELOCK_ETCD_USERNAME = "EDGELOCK_ETCD_USERNAME";
+/** etcd password of `EDGELOCK_ETCD_USERNAME`. */
+export const EDGELOCK_ETCD_PASSWORD = "EDGELOCK_ETCD_PASSWORD";
 /** TCP port of the Node entry and of `npm start`. Default 8787. */
 export const PORT = "PORT";
 /** Interface the Node entry listens on. Default `127.0.0.1`; set `0.0.0.0` in a container. */
@@ -78,6 +88,11 @@ export const ENV = {
   azureContainer: EDGELOCK_AZURE_CONTAINER,
   upstashUrl: UPSTASH_REDIS_REST_URL,
   upstashToken: UPSTASH_REDIS_REST_TOKEN,
+  postgresUrl: EDGELOCK_POSTGRES_URL,
+  postgresTable: EDGELOCK_POSTGRES_TABLE,
+  etcdEndpoint: EDGELOCK_ETCD_ENDPOINT,
+  etcdUsername: EDGELOCK_ETCD_USERNAME,
+  etcdPassword: EDGELOCK_ETCD_PASSWORD,
   port: PORT,
   host: EDGELOCK_HOST,
 } as const;

@@ -14,7 +14,7 @@ import { required } from "./backend-env.js";
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The backends the Node entry can serve. */
-export const NODE_BACKENDS = ["memory", "upstash", "dynamodb", "azure-blob"] as const;
+export const NODE_BACKENDS = ["memory", "upstash", "dynamodb", "azure-blob", "postgres", "etcd"] as const;
 
 /**
  * The adapter `EDGELOCK_BACKEND` names, configured from the environment.
@@ -36,6 +36,10 @@ export async function adapterFromEnv(env: Env): Promise<LockAdapter> {
       return (await import("./dynamodb-env.js")).dynamodbFromEnv(env);
     case "azure-blob":
       return (await import("./azure-blob-env.js")).azureBlobFromEnv(env);
+    case "postgres":
+      return (await import("./postgres-env.js")).postgresFromEnv(env);
+    case "etcd":
+      return (await import("./etcd-env.js")).etcdFromEnv(env);
     default:
       throw new InvalidArgumentError(
         `${EDGELOCK_BACKEND} must be one of ${NODE_BACKENDS.join(", ")}, got "${backend}"`,
