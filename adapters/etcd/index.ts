@@ -11,6 +11,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -25,6 +27,7 @@ import {
   acquireTxn,
   extendedFence,
   extendTxn,
+  forceReleaseTxn,
   inspected,
   inspectTxn,
   lockKeys,
@@ -100,6 +103,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 2, extend: 2, release: 1, inspect: 2 },
+    forceRelease: { requests: 1 },
   };
 
   return {
@@ -131,6 +135,11 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const answer = await txn(releaseTxn(lockKeys(prefix, key), token), "release", true, signal);
+      return answer.succeeded === true ? { ok: true } : { ok: false, reason: "not_held" };
+    },
+
+    async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const answer = await txn(forceReleaseTxn(lockKeys(prefix, key), fence), "force release", true, signal);
       return answer.succeeded === true ? { ok: true } : { ok: false, reason: "not_held" };
     },
 

@@ -98,6 +98,21 @@ export function releaseTxn(keys: LockKeys, token: string): unknown {
   };
 }
 
+/**
+ * Force release: if the lock key was created at `fence` (the holder named by
+ * its fence, whatever its token), delete both keys. A later holder's key has
+ * a later create revision, so a retry or a late break never frees it.
+ */
+export function forceReleaseTxn(keys: LockKeys, fence: number): unknown {
+  return {
+    compare: [{ target: "CREATE", result: "EQUAL", key: base64(keys.lock), create_revision: String(fence) }],
+    success: [
+      { request_delete_range: { key: base64(keys.lock) } },
+      { request_delete_range: { key: base64(keys.owner) } },
+    ],
+  };
+}
+
 /** Inspect: read both keys at one revision. */
 export function inspectTxn(keys: LockKeys): unknown {
   return { success: [{ request_range: { key: base64(keys.lock) } }, { request_range: { key: base64(keys.owner) } }] };
