@@ -21,6 +21,7 @@ export interface KeyValue {
   readonly value?: string;
   readonly create_revision?: string;
   readonly mod_revision?: string;
+  readonly version?: string;
   readonly lease?: string;
 }
 
