@@ -18,6 +18,8 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   LockAdapter,
@@ -27,7 +29,7 @@ import { MAX_DURATION_MS } from "../../src/validate.js";
 import { postgresFailure, unreadable } from "./failures.js";
 import { lockTableNames } from "./names.js";
 import { type DatabaseOptions, type Row, runnerFor } from "./query.js";
-import { acquireSql, extendSql, inspectSql, releaseSql } from "./sql.js";
+import { acquireSql, extendSql, forceReleaseSql, inspectSql, releaseSql } from "./sql.js";
 
 export { tryAdvisoryXactLock } from "./advisory.js";
 export { DEFAULT_TABLE } from "./names.js";
@@ -77,6 +79,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
     acquire: acquireSql(names),
     extend: extendSql(names),
     release: releaseSql(names),
+    forceRelease: forceReleaseSql(names),
     inspect: inspectSql(names),
   };
 
@@ -89,6 +92,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+    forceRelease: { requests: 1 },
   };
 
   const query = async (
@@ -144,6 +148,13 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
       const rows = await query("release", statements.release, [key, token], signal, [token]);
       if (rows.length === 0) return { ok: false, reason: "not_held" };
       if (rows.length > 1 || rows[0]?.outcome !== "released") throw unreadable("release", rows, true);
+      return { ok: true };
+    },
+
+    async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const rows = await query("forceRelease", statements.forceRelease, [key, String(fence)], signal, []);
+      if (rows.length === 0) return { ok: false, reason: "not_held" };
+      if (rows.length > 1 || rows[0]?.outcome !== "released") throw unreadable("forceRelease", rows, true);
       return { ok: true };
     },
 

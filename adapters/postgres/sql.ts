@@ -86,6 +86,20 @@ UPDATE ${table} AS l SET token = NULL, owner = NULL, expires_at = clock.now
   RETURNING 'released' AS outcome`;
 }
 
+/**
+ * Free a live lock held under the fence `$2`, without its token (an operator
+ * breaking a dead holder's lock). As a release: the row stays with its
+ * fence, so the broken token's extend and release find nothing, and the
+ * next grant draws a higher fence.
+ */
+export function forceReleaseSql({ table }: LockTableNames): string {
+  return `WITH ${CLOCK}
+UPDATE ${table} AS l SET token = NULL, owner = NULL, expires_at = clock.now
+  FROM clock
+  WHERE l.key = $1::text AND l.fence = $2::bigint AND l.token IS NOT NULL AND l.expires_at > clock.now
+  RETURNING 'released' AS outcome`;
+}
+
 /** The live holder of a key, never its token. */
 export function inspectSql({ table }: LockTableNames): string {
   return `SELECT l.fence::text AS fence, ${ms("l.expires_at")} AS expires_at, l.owner
