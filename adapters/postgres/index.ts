@@ -31,7 +31,8 @@ import type {
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { postgresFailure, unreadable } from "./failures.js";
 import { lockTableNames } from "./names.js";
-import { type DatabaseOptions, type Row, runnerFor } from "./query.js";
+import { type DatabaseOptions, integer, type Query, runnerFor } from "./query.js";
+import { postgresSemaphores } from "./semaphores.js";
 import { acquireSql, extendSql, forceReleaseSql, inspectSql, readValueSql, releaseSql, writeValueSql } from "./sql.js";
 
 export { tryAdvisoryXactLock } from "./advisory.js";
@@ -107,13 +108,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
     guardedValue: { maxBytes: POSTGRES_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
-  const query = async (
-    what: string,
-    text: string,
-    params: readonly unknown[],
-    signal: AbortSignal | undefined,
-    secrets: readonly string[],
-  ): Promise<readonly Row[]> => {
+  const query: Query = async (what, text, params, signal, secrets) => {
     try {
       return await run(text, params, signal ?? new AbortController().signal);
     } catch (error) {
@@ -123,6 +118,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: postgresSemaphores(names, query),
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const rows = await query("acquire", statements.acquire, [key, token, String(ttlMs), owner ?? null], signal, [
@@ -214,11 +210,4 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
       throw unreadable("writeValue", rows, true);
     },
   };
-}
-
-/** A safe integer sent as text (every column is cast to text) or as a number by a driver that parsed it. */
-function integer(value: unknown): number | undefined {
-  const parsed =
-    typeof value === "string" && /^-?\d{1,16}$/.test(value) ? Number(value) : typeof value === "number" ? value : NaN;
-  return Number.isSafeInteger(parsed) ? parsed : undefined;
 }

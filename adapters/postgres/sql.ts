@@ -23,13 +23,15 @@ export interface LockTableNames {
   readonly sequence: string;
   /** The sequence as a `regclass` literal, for `nextval`. */
   readonly sequenceLiteral: string;
+  /** The semaphore table, `<table>_sems`: one row per semaphore key. */
+  readonly semaphores: string;
 }
 
 /** Epoch milliseconds of a `timestamptz`, as text (whole ms, rounded down). */
-const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::bigint::text`;
+export const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::bigint::text`;
 
-const CLOCK = "clock AS MATERIALIZED (SELECT clock_timestamp() AS now)";
-const NOW = "(SELECT now FROM clock)";
+export const CLOCK = "clock AS MATERIALIZED (SELECT clock_timestamp() AS now)";
+export const NOW = "(SELECT now FROM clock)";
 const EXPIRY = "clock.now + $3::bigint * interval '1 millisecond'";
 
 /**
@@ -158,7 +160,7 @@ export function cleanupSql({ table }: LockTableNames): string {
  * request). Idempotent. The sequence is not `OWNED BY` the table on purpose:
  * dropping the table must not reset fences.
  */
-export function schemaStatements({ table, sequence }: LockTableNames): string[] {
+export function schemaStatements({ table, sequence, semaphores }: LockTableNames): string[] {
   return [
     `CREATE SEQUENCE IF NOT EXISTS ${sequence} AS bigint MINVALUE 1 NO CYCLE`,
     `CREATE TABLE IF NOT EXISTS ${table} (
@@ -174,6 +176,12 @@ export function schemaStatements({ table, sequence }: LockTableNames): string[] 
   ADD COLUMN IF NOT EXISTS value_version bigint NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS value_fence bigint NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS value_write_id text`,
+    // Semaphores: one row per key, its limit and its permits (token → fence, expiry, owner).
+    `CREATE TABLE IF NOT EXISTS ${semaphores} (
+  key text PRIMARY KEY,
+  lim integer NOT NULL,
+  permits jsonb NOT NULL
+)`,
     `COMMENT ON TABLE ${table} IS 'edgelock locks, schema 2: one row per key with its guarded value; fences from ${sequence.replaceAll("'", "''")}'`,
   ];
 }
