@@ -11,13 +11,27 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { fromBase64, int64, positive } from "./encoding.js";
 import { type EtcdCredentials, EtcdGateway } from "./gateway.js";
+import {
+  ETCD_MAX_VALUE_BYTES,
+  readRange,
+  readValueAnswer,
+  valueKeys,
+  writeOutcome,
+  writeTxn,
+} from "./guarded-value.js";
+import { KnownFences } from "./known-fences.js";
 import { type GrantedLease, grantLease, keepLeaseAlive, leaseTimeToLive, MAX_TTL_MS } from "./leases.js";
 import { SpareLeases } from "./spare-leases.js";
 import {
@@ -25,6 +39,7 @@ import {
   acquireTxn,
   extendedFence,
   extendTxn,
+  forceReleaseTxn,
   inspected,
   inspectTxn,
   lockKeys,
@@ -32,6 +47,7 @@ import {
   type TxnAnswer,
 } from "./txn.js";
 
+export { ETCD_MAX_VALUE_BYTES } from "./guarded-value.js";
 export { leaseSeconds } from "./leases.js";
 
 /** Key prefix used when none is named. */
@@ -81,6 +97,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
   const gateway = new EtcdGateway(endpoint, (input, init) => fetchImpl(input, init), checkCredentials(options));
 
   const spares = new SpareLeases();
+  const fences = new KnownFences();
   /** The token's spare lease renewed, if it is still alive; else a new lease. */
   const leaseFor = async (token: string, ttlMs: number, signal?: AbortSignal): Promise<GrantedLease> => {
     const spare = spares.take(token, ttlMs);
@@ -100,6 +117,10 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 2, extend: 2, release: 1, inspect: 2 },
+    forceRelease: { requests: 1 },
+    // One transaction per write when the holder acquired through this
+    // instance (it knows the fence); a token it never saw costs one more.
+    guardedValue: { maxBytes: ETCD_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
   return {
@@ -115,6 +136,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
         spares.keep(token, ttlMs, lease, sentAt);
         return { ok: false, reason: "held" };
       }
+      fences.set(token, fence);
       return { ok: true, fence, ttlMs: lease.ttlMs, expiresAt: sentAt + lease.ttlMs };
     },
 
@@ -126,11 +148,18 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
       const answer = await txn(extendTxn(lockKeys(prefix, key), token, lease.id), "extend", true, signal);
       const fence = extendedFence(answer);
       if (fence === undefined) return { ok: false, reason: "not_held" };
+      fences.set(token, fence);
       return { ok: true, fence, ttlMs: lease.ttlMs, expiresAt: sentAt + lease.ttlMs };
     },
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const answer = await txn(releaseTxn(lockKeys(prefix, key), token), "release", true, signal);
+      if (answer.succeeded === true) fences.forget(token);
+      return answer.succeeded === true ? { ok: true } : { ok: false, reason: "not_held" };
+    },
+
+    async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const answer = await txn(forceReleaseTxn(lockKeys(prefix, key), fence), "force release", true, signal);
       return answer.succeeded === true ? { ok: true } : { ok: false, reason: "not_held" };
     },
 
@@ -157,6 +186,35 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
         }
       }
       throw new BackendError(`the lock "${key}" kept changing while it was inspected`, { maybeApplied: false });
+    },
+
+    async readValue(key: string, callOptions?: { signal?: AbortSignal | undefined }): Promise<StoredValue> {
+      const body = readRange(valueKeys(lockKeys(prefix, key)));
+      const what = "read the guarded value";
+      const signal = callOptions?.signal;
+      return readValueAnswer(await gateway.call({ path: "/v3/kv/range", body, signal, what, mutating: false }));
+    },
+
+    async writeValue({
+      key,
+      token,
+      json,
+      writeId,
+      expectedVersion,
+      signal,
+    }: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const keys = valueKeys(lockKeys(prefix, key));
+      // A second attempt only when the fence named was not the token's; a
+      // third only if the token took the key again in between.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const spec = { token, fence: fences.get(token), json, writeId, expectedVersion };
+        const outcome = writeOutcome(await txn(writeTxn(keys, spec), "write the guarded value", true, signal), spec);
+        if ("result" in outcome) return outcome.result;
+        fences.set(token, outcome.fence);
+      }
+      throw new BackendError(`the lock "${key}" kept changing hands while its value was written`, {
+        maybeApplied: false,
+      });
     },
   };
 }

@@ -21,6 +21,7 @@ export interface KeyValue {
   readonly value?: string;
   readonly create_revision?: string;
   readonly mod_revision?: string;
+  readonly version?: string;
   readonly lease?: string;
 }
 
@@ -91,6 +92,21 @@ export function extendTxn(keys: LockKeys, token: string, lease: string): unknown
 export function releaseTxn(keys: LockKeys, token: string): unknown {
   return {
     compare: [valueIs(keys.lock, token)],
+    success: [
+      { request_delete_range: { key: base64(keys.lock) } },
+      { request_delete_range: { key: base64(keys.owner) } },
+    ],
+  };
+}
+
+/**
+ * Force release: if the lock key was created at `fence` (the holder named by
+ * its fence, whatever its token), delete both keys. A later holder's key has
+ * a later create revision, so a retry or a late break never frees it.
+ */
+export function forceReleaseTxn(keys: LockKeys, fence: number): unknown {
+  return {
+    compare: [{ target: "CREATE", result: "EQUAL", key: base64(keys.lock), create_revision: String(fence) }],
     success: [
       { request_delete_range: { key: base64(keys.lock) } },
       { request_delete_range: { key: base64(keys.owner) } },

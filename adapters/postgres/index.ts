@@ -18,22 +18,34 @@ import type {
   AdapterCapabilities,
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterForceReleaseRequest,
+  AdapterForceReleaseResult,
   AdapterReleaseRequest,
   AdapterReleaseResult,
+  AdapterWriteRequest,
+  AdapterWriteResult,
   LockAdapter,
   LockState,
+  StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { postgresFailure, unreadable } from "./failures.js";
 import { lockTableNames } from "./names.js";
-import { type DatabaseOptions, type Row, runnerFor } from "./query.js";
-import { acquireSql, extendSql, inspectSql, releaseSql } from "./sql.js";
+import { type DatabaseOptions, integer, type Query, runnerFor } from "./query.js";
+import { postgresSemaphores } from "./semaphores.js";
+import { acquireSql, extendSql, forceReleaseSql, inspectSql, readValueSql, releaseSql, writeValueSql } from "./sql.js";
 
 export { tryAdvisoryXactLock } from "./advisory.js";
 export { DEFAULT_TABLE } from "./names.js";
 export type { DatabaseOptions, NeonHttpQuery, PoolQuery, QueryFunction } from "./query.js";
 export { ADVISORY_XACT_LOCK_SQL, TRY_ADVISORY_XACT_LOCK_SQL } from "./sql.js";
 export { cleanupLockTable, createLockTable, type LockTableOptions, lockTableStatements } from "./table.js";
+
+/**
+ * Largest guarded value, bytes of JSON (1 MiB): one `text` column, sent as one
+ * statement parameter, well inside HTTP request limits.
+ */
+export const POSTGRES_MAX_VALUE_BYTES = 1_048_576;
 
 /** Options of {@link postgresAdapter}: one database handle, and the table. */
 export type PostgresAdapterOptions = DatabaseOptions & {
@@ -77,7 +89,10 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
     acquire: acquireSql(names),
     extend: extendSql(names),
     release: releaseSql(names),
+    forceRelease: forceReleaseSql(names),
     inspect: inspectSql(names),
+    readValue: readValueSql(names),
+    writeValue: writeValueSql(names),
   };
 
   const capabilities: AdapterCapabilities = {
@@ -89,15 +104,11 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
     fencing: { native: true },
     pushWakeups: false,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
+    forceRelease: { requests: 1 },
+    guardedValue: { maxBytes: POSTGRES_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
-  const query = async (
-    what: string,
-    text: string,
-    params: readonly unknown[],
-    signal: AbortSignal | undefined,
-    secrets: readonly string[],
-  ): Promise<readonly Row[]> => {
+  const query: Query = async (what, text, params, signal, secrets) => {
     try {
       return await run(text, params, signal ?? new AbortController().signal);
     } catch (error) {
@@ -107,6 +118,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: postgresSemaphores(names, query),
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const rows = await query("acquire", statements.acquire, [key, token, String(ttlMs), owner ?? null], signal, [
@@ -147,6 +159,13 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
       return { ok: true };
     },
 
+    async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
+      const rows = await query("forceRelease", statements.forceRelease, [key, String(fence)], signal, []);
+      if (rows.length === 0) return { ok: false, reason: "not_held" };
+      if (rows.length > 1 || rows[0]?.outcome !== "released") throw unreadable("forceRelease", rows, true);
+      return { ok: true };
+    },
+
     async inspect(key: string, callOptions?: AdapterCallOptions): Promise<LockState> {
       const rows = await query("inspect", statements.inspect, [key], callOptions?.signal, []);
       const [row] = rows;
@@ -158,12 +177,37 @@ export function postgresAdapter(options: PostgresAdapterOptions): LockAdapter {
       if (owner !== null && owner !== undefined && typeof owner !== "string") throw unreadable("inspect", rows, false);
       return { held: true, fence, expiresAt, ...(typeof owner === "string" ? { owner } : {}) };
     },
-  };
-}
 
-/** A safe integer sent as text (every column is cast to text) or as a number by a driver that parsed it. */
-function integer(value: unknown): number | undefined {
-  const parsed =
-    typeof value === "string" && /^-?\d{1,16}$/.test(value) ? Number(value) : typeof value === "number" ? value : NaN;
-  return Number.isSafeInteger(parsed) ? parsed : undefined;
+    async readValue(key: string, callOptions?: AdapterCallOptions): Promise<StoredValue> {
+      const rows = await query("readValue", statements.readValue, [key], callOptions?.signal, []);
+      const [row] = rows;
+      if (row === undefined) return { json: undefined, version: 0, fence: 0 };
+      const version = integer(row.version);
+      const fence = integer(row.fence);
+      const json = row.value_json;
+      if (rows.length > 1 || version === undefined || fence === undefined) throw unreadable("readValue", rows, false);
+      if (json !== null && json !== undefined && typeof json !== "string") throw unreadable("readValue", rows, false);
+      return { json: typeof json === "string" ? json : undefined, version, fence };
+    },
+
+    async writeValue({
+      key,
+      token,
+      json,
+      writeId,
+      expectedVersion,
+      signal,
+    }: AdapterWriteRequest): Promise<AdapterWriteResult> {
+      const params = [key, token, json, writeId, expectedVersion === undefined ? null : String(expectedVersion)];
+      const rows = await query("writeValue", statements.writeValue, params, signal, [token, writeId]);
+      const [row] = rows;
+      if (row === undefined) return { ok: false, reason: "not_held" };
+      const version = integer(row.version);
+      const fence = integer(row.fence);
+      if (rows.length > 1 || version === undefined || fence === undefined) throw unreadable("writeValue", rows, true);
+      if (row.applied === "true") return { ok: true, version, fence };
+      if (row.applied === "false") return { ok: false, reason: "version_mismatch", version };
+      throw unreadable("writeValue", rows, true);
+    },
+  };
 }

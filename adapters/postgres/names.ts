@@ -24,5 +24,6 @@ export function lockTableNames(table: unknown = DEFAULT_TABLE): LockTableNames {
   const quote = (names: string[]) => names.map((name) => `"${name}"`).join(".");
   const sequenceParts = [...parts.slice(0, -1), `${parts.at(-1)}_fence`];
   const sequence = quote(sequenceParts);
-  return { table: quote(parts), sequence, sequenceLiteral: `'${sequence}'::regclass` };
+  const semaphores = quote([...parts.slice(0, -1), `${parts.at(-1)}_sems`]);
+  return { table: quote(parts), sequence, sequenceLiteral: `'${sequence}'::regclass`, semaphores };
 }

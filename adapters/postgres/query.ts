@@ -126,3 +126,19 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     );
   });
 }
+
+/** A safe integer sent as text (every column is cast to text) or as a number by a driver that parsed it. */
+export function integer(value: unknown): number | undefined {
+  const parsed =
+    typeof value === "string" && /^-?\d{1,16}$/.test(value) ? Number(value) : typeof value === "number" ? value : NaN;
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
+}
+
+/** The adapter's statement runner: errors become edgelock errors, scrubbed of `secrets`. */
+export type Query = (
+  what: string,
+  text: string,
+  params: readonly unknown[],
+  signal: AbortSignal | undefined,
+  secrets: readonly string[],
+) => Promise<readonly Row[]>;

@@ -23,13 +23,15 @@ export interface LockTableNames {
   readonly sequence: string;
   /** The sequence as a `regclass` literal, for `nextval`. */
   readonly sequenceLiteral: string;
+  /** The semaphore table, `<table>_sems`: one row per semaphore key. */
+  readonly semaphores: string;
 }
 
 /** Epoch milliseconds of a `timestamptz`, as text (whole ms, rounded down). */
-const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::bigint::text`;
+export const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::bigint::text`;
 
-const CLOCK = "clock AS MATERIALIZED (SELECT clock_timestamp() AS now)";
-const NOW = "(SELECT now FROM clock)";
+export const CLOCK = "clock AS MATERIALIZED (SELECT clock_timestamp() AS now)";
+export const NOW = "(SELECT now FROM clock)";
 const EXPIRY = "clock.now + $3::bigint * interval '1 millisecond'";
 
 /**
@@ -86,6 +88,20 @@ UPDATE ${table} AS l SET token = NULL, owner = NULL, expires_at = clock.now
   RETURNING 'released' AS outcome`;
 }
 
+/**
+ * Free a live lock held under the fence `$2`, without its token (an operator
+ * breaking a dead holder's lock). As a release: the row stays with its
+ * fence, so the broken token's extend and release find nothing, and the
+ * next grant draws a higher fence.
+ */
+export function forceReleaseSql({ table }: LockTableNames): string {
+  return `WITH ${CLOCK}
+UPDATE ${table} AS l SET token = NULL, owner = NULL, expires_at = clock.now
+  FROM clock
+  WHERE l.key = $1::text AND l.fence = $2::bigint AND l.token IS NOT NULL AND l.expires_at > clock.now
+  RETURNING 'released' AS outcome`;
+}
+
 /** The live holder of a key, never its token. */
 export function inspectSql({ table }: LockTableNames): string {
   return `SELECT l.fence::text AS fence, ${ms("l.expires_at")} AS expires_at, l.owner
@@ -94,14 +110,49 @@ export function inspectSql({ table }: LockTableNames): string {
 }
 
 /**
- * Delete rows whose lock ended more than `$1` ms ago. Safe for fences: a
+ * The guarded value of a key: columns on its lock row. A key never locked has
+ * no row and reads as version 0.
+ */
+export function readValueSql({ table }: LockTableNames): string {
+  return `SELECT l.value_json, l.value_version::text AS version, l.value_fence::text AS fence
+  FROM ${table} l WHERE l.key = $1::text`;
+}
+
+/**
+ * Write (or with a NULL `$3`, delete) the guarded value if `$2` holds the key
+ * live, in one UPDATE: `$4` write id, `$5` expected version or NULL. The
+ * `WHERE` takes the row when the write id is the stored one (a retry: the
+ * `SET` changes nothing) or the token holds it; the `CASE`s apply the write
+ * only when the version matches, all decided on the row as locked (a
+ * concurrent write to the row is waited for and re-checked). The answer
+ * carries the stored write id: ours means applied (now or before), another
+ * means a version mismatch. No row: not held. Versions count up on the row,
+ * which the cleanup keeps once a value was ever written.
+ */
+export function writeValueSql({ table }: LockTableNames): string {
+  const applies = `(l.value_write_id IS DISTINCT FROM $4::text AND ($5::bigint IS NULL OR l.value_version = $5::bigint))`;
+  return `WITH ${CLOCK}
+UPDATE ${table} AS l SET
+    value_json = CASE WHEN ${applies} THEN $3::text ELSE l.value_json END,
+    value_fence = CASE WHEN ${applies} THEN l.fence ELSE l.value_fence END,
+    value_version = CASE WHEN ${applies} THEN l.value_version + 1 ELSE l.value_version END,
+    value_write_id = CASE WHEN ${applies} THEN $4::text ELSE l.value_write_id END
+  FROM clock
+  WHERE l.key = $1::text
+    AND (l.value_write_id = $4::text OR (l.token = $2::text AND l.expires_at > clock.now))
+  RETURNING (l.value_write_id IS NOT DISTINCT FROM $4::text)::text AS applied, l.value_version::text AS version, l.value_fence::text AS fence`;
+}
+
+/**
+ * Delete rows whose lock ended more than `$1` ms ago, and that never held a
+ * guarded value (those rows carry the value's version counter). Safe for fences: a
  * deleted key's next grant draws a new sequence value, larger than every
  * fence drawn before this statement, unless an acquire drew its value
  * before the deleted row's grant and is still running — `$1` (at least a
  * minute) bounds that far beyond any statement of the adapter.
  */
 export function cleanupSql({ table }: LockTableNames): string {
-  return `DELETE FROM ${table} WHERE expires_at < clock_timestamp() - $1::bigint * interval '1 millisecond'`;
+  return `DELETE FROM ${table} WHERE expires_at < clock_timestamp() - $1::bigint * interval '1 millisecond' AND value_version = 0`;
 }
 
 /**
@@ -109,7 +160,7 @@ export function cleanupSql({ table }: LockTableNames): string {
  * request). Idempotent. The sequence is not `OWNED BY` the table on purpose:
  * dropping the table must not reset fences.
  */
-export function schemaStatements({ table, sequence }: LockTableNames): string[] {
+export function schemaStatements({ table, sequence, semaphores }: LockTableNames): string[] {
   return [
     `CREATE SEQUENCE IF NOT EXISTS ${sequence} AS bigint MINVALUE 1 NO CYCLE`,
     `CREATE TABLE IF NOT EXISTS ${table} (
@@ -119,7 +170,19 @@ export function schemaStatements({ table, sequence }: LockTableNames): string[] 
   expires_at timestamptz NOT NULL,
   owner text
 )`,
-    `COMMENT ON TABLE ${table} IS 'edgelock locks, schema 1: one row per key; fences from ${sequence.replaceAll("'", "''")}'`,
+    // Schema 2, additive: the guarded value. Also the migration of a schema 1 table.
+    `ALTER TABLE ${table}
+  ADD COLUMN IF NOT EXISTS value_json text,
+  ADD COLUMN IF NOT EXISTS value_version bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS value_fence bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS value_write_id text`,
+    // Semaphores: one row per key, its limit and its permits (token → fence, expiry, owner).
+    `CREATE TABLE IF NOT EXISTS ${semaphores} (
+  key text PRIMARY KEY,
+  lim integer NOT NULL,
+  permits jsonb NOT NULL
+)`,
+    `COMMENT ON TABLE ${table} IS 'edgelock locks, schema 2: one row per key with its guarded value; fences from ${sequence.replaceAll("'", "''")}'`,
   ];
 }
 

@@ -146,6 +146,37 @@ describe("etcd specifics", () => {
     expect(next.ok && next.fence > grant.fence).toBe(true);
   });
 
+  test("the guarded value sits in a lease-less sibling key; an instance that never saw the token writes in one more request", async () => {
+    let requests = 0;
+    const counting: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, init);
+    };
+    const holder = adapter({ prefix: "gv/" });
+    const other = adapter({ prefix: "gv/", fetch: counting });
+    const key = `k-${newToken()}`;
+    const token = newToken();
+    const grant = await holder.acquire({ key, token, ttlMs: 10_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    const first = await other.writeValue?.({ key, token, json: '{"a":1}', writeId: newToken() });
+    expect(first).toEqual({ ok: true, version: 1, fence: grant.fence });
+    expect(requests).toBe(2);
+    const second = await other.writeValue?.({ key, token, json: null, writeId: newToken(), expectedVersion: 1 });
+    expect(second).toEqual({ ok: true, version: 2, fence: grant.fence });
+    expect(requests).toBe(3);
+    const raw = await rawGet(plain, `gv/${key}\u0000value`);
+    expect(raw?.lease).toBeUndefined();
+    expect(Buffer.from(raw?.value ?? "", "base64").toString()).toBe(String(grant.fence));
+    expect(JSON.stringify(raw)).not.toContain(Buffer.from(token).toString("base64"));
+    // Broken by its fence, the holder can no longer write; the value stays.
+    expect(await holder.forceRelease?.({ key, fence: grant.fence })).toEqual({ ok: true });
+    expect(await holder.writeValue?.({ key, token, json: "1", writeId: newToken() })).toEqual({
+      ok: false,
+      reason: "not_held",
+    });
+    expect(await holder.readValue?.(key)).toEqual({ json: undefined, version: 2, fence: grant.fence });
+  });
+
   test("a waiting acquire renews one lease across its polls instead of granting one per poll", async () => {
     const paths: string[] = [];
     let firstLease: string | undefined;

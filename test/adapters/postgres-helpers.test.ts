@@ -14,6 +14,42 @@ const { pg, admin } = usePostgres();
 
 // The table helpers, grants, transaction-scoped advisory locks and option checks.
 describe("postgres helpers", () => {
+  test("createLockTable migrates a schema 1 table in place; the cleanup keeps rows that carry a guarded value", async () => {
+    const table = `v1_${newToken()
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")}`.slice(0, 30);
+    // Schema 1 exactly as earlier releases created it, with a lock already in it.
+    await admin().query(`CREATE SEQUENCE IF NOT EXISTS ${table}_fence AS bigint MINVALUE 1 NO CYCLE`);
+    await admin().query(
+      `CREATE TABLE ${table} (key text PRIMARY KEY, token text, fence bigint NOT NULL, expires_at timestamptz NOT NULL, owner text)`,
+    );
+    const adapter = postgresAdapter({ pool: pg().pool(), table });
+    const token = newToken();
+    const grant = await adapter.acquire({ key: "held", token, ttlMs: 60_000 });
+    if (!grant.ok) throw new Error("expected a grant");
+    await expect(adapter.readValue?.("held")).rejects.toThrow();
+    await createLockTable({ sql: pg().sql(), table });
+    await createLockTable({ sql: pg().sql(), table });
+    // The lock survived the migration, and the value columns work.
+    expect(await adapter.inspect("held")).toMatchObject({ held: true, fence: grant.fence });
+    const written = await adapter.writeValue?.({ key: "held", token, json: '"v"', writeId: newToken() });
+    expect(written).toEqual({ ok: true, version: 1, fence: grant.fence });
+    const deleted = await adapter.writeValue?.({ key: "held", token, json: null, writeId: newToken() });
+    expect(deleted).toEqual({ ok: true, version: 2, fence: grant.fence });
+    expect(await adapter.release({ key: "held", token })).toEqual({ ok: true });
+    const plain = newToken();
+    await adapter.acquire({ key: "plain", token: plain, ttlMs: 60_000 });
+    await adapter.release({ key: "plain", token: plain });
+    await admin().query(`UPDATE ${table} SET expires_at = clock_timestamp() - interval '2 hours'`);
+    // Only the row without a value goes: the deleted value's row keeps its version counter.
+    expect(await cleanupLockTable({ pool: pg().pool(), table })).toBe(1);
+    expect(await adapter.readValue?.("held")).toEqual({ json: undefined, version: 2, fence: grant.fence });
+    const next = newToken();
+    const again = await adapter.acquire({ key: "held", token: next, ttlMs: 60_000 });
+    const third = await adapter.writeValue?.({ key: "held", token: next, json: "3", writeId: newToken() });
+    expect(third).toMatchObject({ ok: true, version: 3, fence: again.ok ? again.fence : -1 });
+  });
+
   test("createLockTable is idempotent, also run concurrently, and lockTableStatements is its SQL", async () => {
     const table = `app_${newToken()
       .toLowerCase()
@@ -35,7 +71,7 @@ describe("postgres helpers", () => {
       "SELECT obj_description($1::regclass, 'pg_class') AS comment, (SELECT count(*) FROM pg_depend WHERE objid = $2::regclass AND deptype = 'a')::int AS owned",
       [table, `${table}_fence`],
     );
-    expect(rows[0]).toMatchObject({ comment: expect.stringMatching(/schema 1/), owned: 0 });
+    expect(rows[0]).toMatchObject({ comment: expect.stringMatching(/schema 2/), owned: 0 });
     for (const bad of ["Locks", "a.b.c", "x;drop", "", "1abc", "a".repeat(58)]) {
       expect(() => lockTableStatements({ table: bad }), bad).toThrow(InvalidArgumentError);
       expect(() => postgresAdapter({ sql: pg().sql(), table: bad }), bad).toThrow(InvalidArgumentError);

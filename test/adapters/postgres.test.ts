@@ -153,6 +153,38 @@ describe("postgres specifics", () => {
     }
   });
 
+  test("semaphores: one statement each, a retry keeps its permit, concurrent acquires on separate pools never exceed the limit", async () => {
+    const { bodies, adapter } = counting();
+    const semaphores = adapter.semaphores;
+    if (!semaphores) throw new Error("expected semaphores");
+    const key = `sem-${newToken()}`;
+    const token = newToken();
+    const grant = await semaphores.acquire({ key, token, ttlMs: 30_000, limit: 2, owner: "w" });
+    if (!grant.ok) throw new Error("expected a permit");
+    expect(await semaphores.acquire({ key, token, ttlMs: 30_000, limit: 2 })).toMatchObject({ fence: grant.fence });
+    expect(await semaphores.acquire({ key, token: newToken(), ttlMs: 30_000, limit: 3 })).toEqual({
+      ok: false,
+      reason: "limit_mismatch",
+      limit: 2,
+    });
+    expect(await semaphores.extend({ key, token, ttlMs: 10_000 })).toMatchObject({ ok: true, fence: grant.fence });
+    expect(await semaphores.inspect(key)).toMatchObject({ limit: 2, permits: [{ fence: grant.fence, owner: "w" }] });
+    expect(await semaphores.release({ key, token })).toEqual({ ok: true });
+    expect(bodies).toHaveLength(6);
+    for (const body of bodies) expect((JSON.parse(body) as { query: string }).query).not.toContain(token);
+    // Contenders wait on the key's row lock; each must count the permits committed during its wait.
+    const contenders = Array.from({ length: 6 }, () => postgresAdapter({ pool: pg().pool({ max: 1 }) }).semaphores);
+    const raced = `sem-race-${newToken()}`;
+    for (let round = 0; round < 8; round++) {
+      const answers = await Promise.all(
+        contenders.map((one) => one?.acquire({ key: raced, token: newToken(), ttlMs: 60_000, limit: 3 })),
+      );
+      const granted = answers.filter((answer) => answer?.ok);
+      expect(granted).toHaveLength(round === 0 ? 3 : 0);
+      expect((await semaphores.inspect(raced)).permits).toHaveLength(3);
+    }
+  }, 60_000);
+
   test("expiry is the server's clock: the client's clock does not enter into it", async () => {
     const { adapter } = counting();
     const key = `clock-${newToken()}`;
