@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HttpRequest, InvocationContext } from "@azure/functions";
 // undici (a dependency of miniflare) lets the test's fetch trust the
 // self-signed certificate without touching the process's CA store.
 import { Agent, fetch as undiciFetch } from "undici";
@@ -14,6 +15,8 @@ import {
   managedIdentityCredential,
   type TokenCredential,
 } from "../../adapters/azure-blob/index.js";
+import { azureBlobFromEnv } from "../../service/platforms/azure-blob-env.js";
+import { createAzureHandler } from "../../service/platforms/azure-functions.js";
 import { BackendRejectedError, InvalidArgumentError, newToken } from "../../src/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 
@@ -236,6 +239,63 @@ describe("managedIdentityCredential, against a local imitation of the Functions 
     expect(error).toBeInstanceOf(BackendRejectedError);
     expect((error as Error).message).toMatch(/401/);
     expect((error as Error).message).not.toContain("wrong-header-value");
+  });
+
+  test("the Azure Functions entry runs on EDGELOCK_AZURE_BLOB_URL and the platform's managed identity", async () => {
+    // The deployment creates the container (Bicep); here an adapter does it once.
+    await adapterWith(countingCredential(() => fakeJwt()).credential).inspect("setup");
+    const env = {
+      EDGELOCK_API_TOKENS: "fn-token",
+      EDGELOCK_AZURE_BLOB_URL: azurite.url,
+      EDGELOCK_AZURE_CONTAINER: CONTAINER,
+      IDENTITY_ENDPOINT: endpoint,
+      IDENTITY_HEADER,
+    };
+    const handler = createAzureHandler(env, { fetch: httpsFetch });
+    const call = async (path: string, body: object) => {
+      const response = await handler(
+        new HttpRequest({
+          method: "POST",
+          url: `https://edgelock.azurewebsites.net/api${path}`,
+          headers: { authorization: "Bearer fn-token", "content-type": "application/json" },
+          body: { string: JSON.stringify(body) },
+        }),
+        new InvocationContext(),
+      );
+      return {
+        status: response.status ?? 200,
+        json: JSON.parse(new TextDecoder().decode(response.body as Uint8Array)) as Record<string, unknown>,
+      };
+    };
+    seen.length = 0;
+    const key = `fn-${newToken().slice(0, 8)}`;
+    const taken = await call(`/v1/locks/${key}/acquire`, { ttlMs: 15_000 });
+    expect(taken.status).toBe(200);
+    expect(taken.json).toMatchObject({ key, ttlMs: 15_000 });
+    const again = await call(`/v1/locks/${key}/acquire`, { ttlMs: 15_000 });
+    expect(again).toMatchObject({ status: 409, json: { error: "locked" } });
+    expect(seen.length).toBe(1);
+    expect(seen[0]?.header).toBe(IDENTITY_HEADER);
+
+    // A credential passed in code replaces the identity endpoint.
+    const passed = countingCredential(() => fakeJwt());
+    const withCredential = azureBlobFromEnv(
+      { EDGELOCK_AZURE_BLOB_URL: azurite.url, EDGELOCK_AZURE_CONTAINER: CONTAINER },
+      { credential: passed.credential, fetch: httpsFetch },
+    );
+    expect((await withCredential.acquire({ key: `${key}-direct`, token: newToken(), ttlMs: 15_000 })).ok).toBe(true);
+    expect(passed.calls).toHaveLength(1);
+  });
+
+  test("the entry's environment is validated", () => {
+    expect(() => azureBlobFromEnv({ EDGELOCK_AZURE_BLOB_URL: azurite.url })).toThrow(/IDENTITY_ENDPOINT/);
+    expect(() => azureBlobFromEnv({})).toThrow(InvalidArgumentError);
+    expect(() =>
+      azureBlobFromEnv({
+        EDGELOCK_AZURE_BLOB_URL: azurite.url,
+        EDGELOCK_AZURE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+      }),
+    ).toThrow(InvalidArgumentError);
   });
 
   test("options are validated", () => {
