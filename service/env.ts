@@ -48,6 +48,19 @@ export const EDGELOCK_DYNAMODB_ENDPOINT = "EDGELOCK_DYNAMODB_ENDPOINT";
 export const EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS = "EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS";
 /** Azure Storage connection string of the Azure Functions entry and of `EDGELOCK_BACKEND=azure-blob`. */
 export const EDGELOCK_AZURE_CONNECTION_STRING = "EDGELOCK_AZURE_CONNECTION_STRING";
+/**
+ * Blob service endpoint (`https://<account>.blob.core.windows.net`) of the
+ * Azure Functions entry with a managed identity instead of a connection
+ * string: the token comes from the credential passed to `createAzureHandler`,
+ * else from the platform's `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
+ */
+export const EDGELOCK_AZURE_BLOB_URL = "EDGELOCK_AZURE_BLOB_URL";
+/** Managed-identity token endpoint, set by Azure Functions / App Service. */
+export const IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT";
+/** Secret for `IDENTITY_ENDPOINT`, set by Azure Functions / App Service. */
+export const IDENTITY_HEADER = "IDENTITY_HEADER";
+/** Client id of a user-assigned managed identity (optional; the system-assigned one otherwise). */
+export const EDGELOCK_AZURE_CLIENT_ID = "EDGELOCK_AZURE_CLIENT_ID";
 /** Azure Blob container holding the lock blobs. */
 export const EDGELOCK_AZURE_CONTAINER = "EDGELOCK_AZURE_CONTAINER";
 /** Upstash Redis REST URL (`EDGELOCK_BACKEND=upstash`). */
@@ -86,6 +99,10 @@ export const ENV = {
   dynamodbClockSkewMarginMs: EDGELOCK_DYNAMODB_CLOCK_SKEW_MARGIN_MS,
   azureConnectionString: EDGELOCK_AZURE_CONNECTION_STRING,
   azureContainer: EDGELOCK_AZURE_CONTAINER,
+  azureBlobUrl: EDGELOCK_AZURE_BLOB_URL,
+  azureClientId: EDGELOCK_AZURE_CLIENT_ID,
+  identityEndpoint: IDENTITY_ENDPOINT,
+  identityHeader: IDENTITY_HEADER,
   upstashUrl: UPSTASH_REDIS_REST_URL,
   upstashToken: UPSTASH_REDIS_REST_TOKEN,
   postgresUrl: EDGELOCK_POSTGRES_URL,

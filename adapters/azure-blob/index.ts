@@ -13,11 +13,14 @@ import { AZURE_BLOB_MAX_VALUE_BYTES, BlobValues } from "./blob-values.js";
 import { parseConnectionString } from "./connection-string.js";
 import { type BlobAuth, BlobRest } from "./rest.js";
 import { SharedKeySigner } from "./shared-key.js";
+import { cachedTokenSource, checkCredential, type TokenCredential } from "./token-credential.js";
 
 export { AZURE_BLOB_MAX_VALUE_BYTES } from "./blob-values.js";
 export { DEVELOPMENT_ACCOUNT, type ParsedConnectionString, parseConnectionString } from "./connection-string.js";
 export { leaseIdFor } from "./lease-id.js";
+export { type ManagedIdentityCredentialOptions, managedIdentityCredential } from "./managed-identity.js";
 export { AZURE_API_VERSION } from "./rest.js";
+export { AZURE_STORAGE_SCOPE, type AzureAccessToken, type TokenCredential } from "./token-credential.js";
 
 /** Container used when none is named. */
 export const AZURE_DEFAULT_CONTAINER = "edgelock-locks";
@@ -48,6 +51,15 @@ export interface AzureBlobAdapterOptions {
    * function returning a fresh one (called before every request; cache inside it).
    */
   readonly bearerToken?: string | (() => string | Promise<string>);
+  /**
+   * A `TokenCredential` (`@azure/identity`'s `DefaultAzureCredential`,
+   * `ManagedIdentityCredential`, or {@link managedIdentityCredential}), asked
+   * for `https://storage.azure.com/.default`. Its token is cached until five
+   * minutes before expiry and concurrent requests share one refresh; a failing
+   * `getToken` is a `BackendRejectedError`. Needs an `https:` endpoint and a
+   * data role on the container (Storage Blob Data Contributor).
+   */
+  readonly credential?: TokenCredential;
   /** Container holding the lock blobs. Default {@link AZURE_DEFAULT_CONTAINER}. */
   readonly container?: string;
   /** Prefix of the lock blobs' names. Default {@link AZURE_DEFAULT_PREFIX}. */
@@ -138,6 +150,11 @@ function resolveAccess(options: AzureBlobAdapterOptions): { endpoint: string; au
   const endpoint = url.href.replace(/\/+$/, "");
 
   const bearer = options.bearerToken;
+  if (options.credential !== undefined) {
+    if (bearer !== undefined) throw new InvalidArgumentError("pass credential or bearerToken, not both");
+    if (url.protocol !== "https:") throw new InvalidArgumentError("credential needs an https: endpoint");
+    return { endpoint, auth: { kind: "bearer", token: cachedTokenSource(checkCredential(options.credential)) } };
+  }
   if (bearer !== undefined) {
     if (typeof bearer === "string" && bearer !== "") return { endpoint, auth: { kind: "bearer", token: () => bearer } };
     if (typeof bearer === "function") return { endpoint, auth: { kind: "bearer", token: bearer } };
@@ -156,5 +173,7 @@ function resolveAccess(options: AzureBlobAdapterOptions): { endpoint: string; au
   if (sas !== undefined && sas.replace(/^\?/, "") !== "") {
     return { endpoint, auth: { kind: "sas", query: new URLSearchParams(sas.replace(/^\?/, "")) } };
   }
-  throw new InvalidArgumentError("azureBlobAdapter needs accountKey, sasToken or bearerToken (or a connection string)");
+  throw new InvalidArgumentError(
+    "azureBlobAdapter needs accountKey, sasToken, bearerToken or credential (or a connection string)",
+  );
 }

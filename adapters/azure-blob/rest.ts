@@ -19,7 +19,7 @@ export const AZURE_API_VERSION = "2024-11-04";
 export type BlobAuth =
   | { readonly kind: "shared-key"; readonly signer: SharedKeySigner }
   | { readonly kind: "sas"; readonly query: URLSearchParams }
-  | { readonly kind: "bearer"; readonly token: () => string | Promise<string> };
+  | { readonly kind: "bearer"; readonly token: (signal?: AbortSignal) => string | Promise<string> };
 
 /** An answer from the Blob service, body already read. */
 export interface BlobAnswer {
@@ -88,7 +88,7 @@ export class BlobRest {
       if (this.#auth.kind === "shared-key") {
         headers.set("authorization", await this.#auth.signer.authorization(request.method, url, signed));
       } else if (this.#auth.kind === "bearer") {
-        headers.set("authorization", `Bearer ${await this.#auth.token()}`);
+        headers.set("authorization", `Bearer ${await this.#auth.token(request.signal)}`);
       }
       response = await this.#fetch(url, { method: request.method, headers, body, signal: request.signal });
     } catch (cause) {

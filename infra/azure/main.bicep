@@ -40,8 +40,9 @@ var functionAppName = '${namePrefix}-locks-${suffix}'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 
-// The lock account holds only locks, so the service's key to it reaches
-// nothing else.
+// The lock account holds only locks. The service reaches it with the app's
+// managed identity and a role on the lock container; keys are switched off
+// (your own code uses an identity too: edgelock/azure-blob's credential).
 resource lockStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: lockStorageName
   location: location
@@ -53,6 +54,7 @@ resource lockStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
     supportsHttpsTrafficOnly: true
+    allowSharedKeyAccess: false
     allowCrossTenantReplication: false
     accessTier: 'Hot'
   }
@@ -138,8 +140,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: apiTokens
         }
         {
-          name: 'EDGELOCK_AZURE_CONNECTION_STRING'
-          value: 'DefaultEndpointsProtocol=https;AccountName=${lockStorage.name};AccountKey=${lockStorage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
+          // With no connection string, the entry authorises with the app's
+          // managed identity (IDENTITY_ENDPOINT/IDENTITY_HEADER, set by the
+          // platform) and the role below on the lock container.
+          name: 'EDGELOCK_AZURE_BLOB_URL'
+          value: lockStorage.properties.primaryEndpoints.blob
         }
         {
           name: 'EDGELOCK_AZURE_CONTAINER'
@@ -189,8 +194,7 @@ resource hostStorageRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
-// Data access to the lock container alone, for clients that authenticate
-// with the app's identity (bearer token) instead of the account key.
+// Data access to the lock container alone: the service's only way in.
 resource lockContainerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(lockContainer.id, functionApp.id, storageBlobDataContributor)
   scope: lockContainer
@@ -201,7 +205,7 @@ resource lockContainerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-@description('Base URL of the lock service (pass it to httpAdapter as baseUrl; routes are under /api unless host.json says otherwise).')
+@description('Base URL of the lock service (pass it to httpAdapter as url; routes are under /api unless host.json says otherwise).')
 output serviceUrl string = 'https://${functionApp.properties.defaultHostName}'
 
 @description('Name of the Function App, for publishing the code.')

@@ -2,8 +2,8 @@
  * Azure Functions entry point (v4 programming model): the lock service over
  * Azure Blob leases, as one HTTP-triggered function catching every route.
  * Configured from app settings (`EDGELOCK_API_TOKENS`,
- * `EDGELOCK_AZURE_CONNECTION_STRING`, `EDGELOCK_AZURE_CONTAINER`, see
- * `docs/http.md`). Routes live under Functions' route prefix, `/api` by
+ * `EDGELOCK_AZURE_CONNECTION_STRING`, or `EDGELOCK_AZURE_BLOB_URL` with the
+ * app's managed identity, `EDGELOCK_AZURE_CONTAINER`, see `docs/http.md`). Routes live under Functions' route prefix, `/api` by
  * default (`EDGELOCK_BASE_PATH` follows it; set both to "" to serve at the root).
  *
  * @module
@@ -13,25 +13,30 @@ import type { Hono } from "hono";
 import { createLockService } from "../app.js";
 import { EDGELOCK_BASE_PATH } from "../env.js";
 import { type ServiceEnv, serviceOptionsFromEnv } from "../options-from-env.js";
-import { azureBlobFromEnv } from "./azure-blob-env.js";
+import { type AzureBlobEnvOptions, azureBlobFromEnv } from "./azure-blob-env.js";
+
+export type { AzureBlobEnvOptions } from "./azure-blob-env.js";
 
 /** An Azure Functions HTTP handler. */
 export type AzureLockHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 /**
  * Build the handler for `env`: the service is made on the first invocation
- * and reused by the worker process.
+ * and reused by the worker process. `options.credential` (e.g.
+ * `@azure/identity`'s `DefaultAzureCredential`) authorises storage with
+ * `EDGELOCK_AZURE_BLOB_URL` instead of the platform's managed-identity endpoint.
  *
  * @example
  * ```ts
  * app.http("edgelock", { route: "{*path}", authLevel: "anonymous", handler: createAzureHandler(process.env) });
+ * // or: createAzureHandler(process.env, { credential: new DefaultAzureCredential() })
  * ```
  */
-export function createAzureHandler(env: ServiceEnv): AzureLockHandler {
+export function createAzureHandler(env: ServiceEnv, options: AzureBlobEnvOptions = {}): AzureLockHandler {
   let service: Hono | undefined;
   return async (request) => {
     service ??= createLockService(
-      serviceOptionsFromEnv({ [EDGELOCK_BASE_PATH]: "/api", ...env }, azureBlobFromEnv(env)),
+      serviceOptionsFromEnv({ [EDGELOCK_BASE_PATH]: "/api", ...env }, azureBlobFromEnv(env, options)),
     );
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
     const response = await service.fetch(

@@ -3,12 +3,18 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AZURE_DEFAULT_CONTAINER } from "../../adapters/azure-blob/index.js";
 import {
+  EDGELOCK_ADMIN_TOKENS,
   EDGELOCK_API_TOKENS,
+  EDGELOCK_AZURE_BLOB_URL,
+  EDGELOCK_AZURE_CLIENT_ID,
   EDGELOCK_AZURE_CONNECTION_STRING,
   EDGELOCK_AZURE_CONTAINER,
   EDGELOCK_BASE_PATH,
+  EDGELOCK_LOG_FORMAT,
   EDGELOCK_MAX_KEY_BYTES,
   EDGELOCK_MAX_WAIT_MS,
+  IDENTITY_ENDPOINT,
+  IDENTITY_HEADER,
 } from "../../service/env.js";
 import { type BicepResource, type BicepValue, isExpr, parseBicep } from "./support/bicep.js";
 import { envNamesReadBy, KNOWN_ENV_NAMES, ROOT, readSource, SERVICE_DEFAULTS_KEPT } from "./support/source.js";
@@ -90,15 +96,25 @@ describe("infra/azure/main.bicep", () => {
   });
 
   it("points the service at the lock container of the lock account, with the tokens from a secure parameter", () => {
-    expect(exprText(appSettings.get(EDGELOCK_AZURE_CONNECTION_STRING))).toContain(`${lockStorageSymbol}.listKeys()`);
-    expect(exprText(appSettings.get(EDGELOCK_AZURE_CONNECTION_STRING))).toMatch(
-      new RegExp(`AccountName=\\$\\{${lockStorageSymbol}\\.name\\}`),
+    expect(exprText(appSettings.get(EDGELOCK_AZURE_BLOB_URL))).toBe(
+      `${lockStorageSymbol}.properties.primaryEndpoints.blob`,
     );
     const tokensParam = exprText(appSettings.get(EDGELOCK_API_TOKENS));
     expect(bicep.params[tokensParam]?.decorators).toContain("secure()");
     expect(bicep.params[tokensParam]?.default).toBeUndefined();
     const maxWait = exprText(appSettings.get(EDGELOCK_MAX_WAIT_MS));
     expect(maxWait).toBe("string(maxWaitMs)");
+  });
+
+  it("holds no storage account key: the app's managed identity reaches storage", () => {
+    expect(appSettings.has(EDGELOCK_AZURE_CONNECTION_STRING)).toBe(false);
+    for (const [name, value] of appSettings) {
+      expect(exprText(value), name).not.toMatch(/listKeys|AccountKey|SharedAccessSignature|listAccountSas/i);
+    }
+    expect(readSource("infra/azure/main.bicep")).not.toMatch(/listKeys|AccountKey=/);
+    expect(get(functionApp.body, "identity", "type")).toBe("SystemAssigned");
+    expect(get(bicep.resources[lockStorageSymbol]?.body, "properties", "allowSharedKeyAccess")).toBe(false);
+    expect(appSettings.get("AzureWebJobsStorage__accountName")).toBeDefined();
   });
 
   it("sets only app settings that the service or the Functions host knows", () => {
@@ -136,9 +152,23 @@ describe("infra/azure/main.bicep", () => {
     const read = envNamesReadBy(AZURE_ENTRY);
     // Key bytes stay at the v1 default (256).
     // The backend time limit and the waiter caps keep their defaults.
-    const unsetOnPurpose = new Set([EDGELOCK_MAX_KEY_BYTES, ...SERVICE_DEFAULTS_KEPT]);
+    // The managed identity replaces the connection string; the platform sets
+    // IDENTITY_*; the system-assigned identity needs no client id. Breaking
+    // locks over HTTP stays off (no admin tokens) unless the operator adds
+    // them, and logs keep their default format.
+    const unsetOnPurpose = new Set([
+      EDGELOCK_ADMIN_TOKENS,
+      EDGELOCK_LOG_FORMAT,
+      EDGELOCK_MAX_KEY_BYTES,
+      ...SERVICE_DEFAULTS_KEPT,
+      EDGELOCK_AZURE_CONNECTION_STRING,
+      EDGELOCK_AZURE_CLIENT_ID,
+      IDENTITY_ENDPOINT,
+      IDENTITY_HEADER,
+    ]);
     expect(read).toContain(EDGELOCK_API_TOKENS);
-    expect(read).toContain(EDGELOCK_AZURE_CONNECTION_STRING);
+    expect(read).toContain(EDGELOCK_AZURE_BLOB_URL);
+    expect(read).toContain(IDENTITY_ENDPOINT);
     for (const name of read) if (!unsetOnPurpose.has(name)) expect([...appSettings.keys()]).toContain(name);
     for (const name of appSettings.keys()) {
       if (!name.startsWith("AzureWebJobsStorage__")) expect(read, `${name} is set but never read`).toContain(name);

@@ -8,7 +8,7 @@ export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 
 /** A running Azurite blob service. */
 export interface Azurite {
-  /** Blob endpoint, path-style: `http://127.0.0.1:<port>/devstoreaccount1`. */
+  /** Blob endpoint, path-style: `http(s)://127.0.0.1:<port>/devstoreaccount1`. */
   readonly url: string;
   readonly port: number;
   readonly accountName: string;
@@ -30,7 +30,17 @@ export interface Azurite {
  * afterAll(() => azurite.stop());
  * ```
  */
-export async function startAzurite(): Promise<Azurite> {
+/** Options of {@link startAzurite}. */
+export interface AzuriteOptions {
+  /**
+   * Serve HTTPS with this certificate and key (PEM file paths) and accept
+   * OAuth bearer tokens (`--oauth basic`: shape, lifetime, issuer and
+   * audience are checked, the signature is not).
+   */
+  readonly oauth?: { readonly certPath: string; readonly keyPath: string };
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   const port = await freePort();
   const main = createRequire(import.meta.url).resolve("azurite/dist/src/blob/main.js");
   const child = spawn(
@@ -46,6 +56,7 @@ export async function startAzurite(): Promise<Azurite> {
       "--loose",
       "--disableTelemetry",
       "--silent",
+      ...(options.oauth ? ["--oauth", "basic", "--cert", options.oauth.certPath, "--key", options.oauth.keyPath] : []),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -65,13 +76,13 @@ export async function startAzurite(): Promise<Azurite> {
     await stopChild(child, exited);
     throw error;
   }
-  const url = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const url = `${options.oauth ? "https" : "http"}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   return {
     url,
     port,
     accountName: AZURITE_ACCOUNT,
     accountKey: AZURITE_KEY,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url};`,
+    connectionString: `DefaultEndpointsProtocol=${options.oauth ? "https" : "http"};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url};`,
     stop: () => stopChild(child, exited),
   };
 }
