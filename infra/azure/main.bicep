@@ -201,7 +201,7 @@ resource lockContainerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-@description('Base URL of the lock service (pass it to httpAdapter as baseUrl; routes are under /api unless host.json says otherwise).')
+@description('Base URL of the lock service (pass it to httpAdapter as url; routes are under /api unless host.json says otherwise).')
 output serviceUrl string = 'https://${functionApp.properties.defaultHostName}'
 
 @description('Name of the Function App, for publishing the code.')
