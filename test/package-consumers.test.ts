@@ -155,6 +155,25 @@ export async function run(): Promise<void> {
     expect(typeCheck(dir)).toBe("");
   }, 120_000);
 
+  test("arethetypeswrong finds nothing but the ESM-only note, and publint is clean", () => {
+    // cjs-resolves-to-esm is what an ESM-only package is: node16 CommonJS can
+    // only import() it, node20/nodenext and Node >= 20.19 require() it.
+    const bin = join(repo, "node_modules", ".bin");
+    const attw = execFileSync(
+      join(bin, "attw"),
+      [tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "json"],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    );
+    // The JSON lists ignored problems too; the command exits non-zero on any other.
+    const problems = (JSON.parse(attw).analysis.problems as { kind: string }[]).map((problem) => problem.kind);
+    expect(problems.filter((kind) => kind !== "CJSResolvesToESM")).toEqual([]);
+    const publint = execFileSync(join(bin, "publint"), ["run", tarball, "--strict"], { cwd: root, encoding: "utf8" });
+    expect(publint).toMatch(/All good/);
+  }, 120_000);
+
   test("every exported subpath is covered", () => {
     expect([...subpaths, ...workersOnly].sort()).toEqual([...allSubpaths].sort());
   });
