@@ -67,7 +67,6 @@ const args = [
 if (!process.env.EDGELOCK_API_TOKENS && !devVarsSetsTokens) {
   console.log(`edgelock: dev token "${DEV_TOKEN}" (set EDGELOCK_API_TOKENS to choose your own)`);
 }
-console.log(`edgelock: serving on http://${host}:${port}, state in ${stateDir}`);
 
 // wrangler's own binary, not npx: no wrapper process left behind to stop.
 const wrangler = join(root, "node_modules", ".bin", process.platform === "win32" ? "wrangler.cmd" : "wrangler");
@@ -85,3 +84,29 @@ child.on("error", (error) => {
   console.error(`edgelock: could not run ${wrangler}:`, error.message);
   process.exit(1);
 });
+
+// The ready line only once the service answers: wrangler opens its port
+// before workerd can serve, and a script or a user acting on the line then
+// met refused or failed requests.
+const probeHost = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+const READY_WITHIN_MS = 180_000;
+const deadline = Date.now() + READY_WITHIN_MS;
+for (;;) {
+  if (child.exitCode !== null || child.signalCode !== null) break;
+  try {
+    const response = await fetch(`http://${probeHost}:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    if (response.status === 200) {
+      console.log(`edgelock: serving on http://${host}:${port}, state in ${stateDir}`);
+      break;
+    }
+  } catch {
+    // Not listening or not serving yet.
+  }
+  if (Date.now() > deadline) {
+    console.error(`edgelock: the service did not answer /healthz within ${READY_WITHIN_MS / 1000} s; stopping`);
+    child.kill("SIGTERM");
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}

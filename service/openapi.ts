@@ -20,16 +20,32 @@ const json = (description: string, ref: string, headers?: Json): Json => ({
   content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
 
+const retryAfter: Json = {
+  "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer", minimum: 1 } },
+};
+
+const routeErrors: Json = {
+  "404": error("No such route (for example an unknown action after the key).", ["not_found"]),
+  "405": {
+    ...error("The route exists but not with this method.", ["method_not_allowed"]),
+    headers: { Allow: { description: "The method the route takes.", schema: { type: "string" } } },
+  },
+};
+
 const common: Json = {
+  ...routeErrors,
   "400": error("Bad key, bad JSON, wrong types, missing or unknown fields, out-of-range TTL or wait.", [
     "invalid_request",
   ]),
   "401": error("Missing or unknown bearer token, or no tokens configured (fail closed).", ["unauthorized"]),
   "403": error("The token is scoped to a key prefix this key does not start with.", ["forbidden"]),
-  "503": error(
-    "The backend failed, is misconfigured or did not answer within the backend time limit; the request may have been applied.",
-    ["backend_unavailable"],
-  ),
+  "503": {
+    ...error(
+      "The backend failed, is misconfigured or did not answer within the backend time limit; the request may have been applied.",
+      ["backend_unavailable"],
+    ),
+    headers: retryAfter,
+  },
 };
 
 const bodyErrors: Json = {
@@ -54,7 +70,11 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
       version: "1.0.0",
       description:
         "Distributed TTL locks with fencing tokens. Each bearer token is its own tenant unless configured to share one; tenants never see each other's locks.",
+      license: { name: "MIT", identifier: "MIT" },
     },
+    servers: [
+      { url: "/", description: "The deployment that serves this document (paths are relative to its origin)." },
+    ],
     security: [{ bearer: [] }],
     paths: {
       "/healthz": {
@@ -63,7 +83,8 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
           security: [],
           summary: "Liveness; needs no token and does not touch the backend.",
           responses: {
-            "200": { description: "Serving.", content: { "application/json": { schema: { type: "object" } } } },
+            "200": json("Serving.", "Health"),
+            "405": routeErrors["405"],
           },
         },
       },
@@ -74,6 +95,7 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
           summary: "This document.",
           responses: {
             "200": { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object" } } } },
+            "405": routeErrors["405"],
           },
         },
       },
@@ -100,17 +122,13 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
             }),
             "409": {
               ...error("Still held by someone else after waitMs.", ["locked"]),
-              headers: {
-                "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } },
-              },
+              headers: retryAfter,
             },
             "429": {
               ...error("A waiting acquire found the instance's or the tenant's waiter cap full; nothing was applied.", [
                 "too_many_waiters",
               ]),
-              headers: {
-                "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } },
-              },
+              headers: retryAfter,
             },
             ...common,
             ...bodyErrors,
@@ -199,8 +217,9 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
               type: "integer",
               minimum: 0,
               maximum: limits.maxWaitMs,
-              default: 0,
-              description: "How long the service may wait for the lock before answering 409, ms.",
+              // No `default` keyword: generators (openapi-typescript) make a defaulted field required.
+              description:
+                "How long the service may wait for the lock before answering 409, ms. Optional; 0 when absent.",
             },
             owner: { type: "string", description: "Holder description shown by inspect; 1 to 256 bytes." },
             token: {
@@ -262,6 +281,12 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
           type: "object",
           required: ["key", "version", "fence"],
           properties: { key: { type: "string" }, version: { type: "integer" }, fence: { type: "integer" } },
+        },
+        Health: {
+          type: "object",
+          required: ["status"],
+          additionalProperties: false,
+          properties: { status: { const: "ok" } },
         },
         Released: { type: "object", required: ["released"], properties: { released: { const: true } } },
         LockState: {

@@ -6,10 +6,10 @@ import { describe, expect, test } from "vitest";
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 describe("package.json", () => {
-  test("is an ESM package without side effects, for Node 20+", () => {
+  test("is an ESM package without side effects, for Node 20.19+", () => {
     expect(pkg.type).toBe("module");
     expect(pkg.sideEffects).toBe(false);
-    expect(pkg.engines.node).toBe(">=20");
+    expect(pkg.engines.node).toBe(">=20.19");
   });
 
   const entries = Object.entries(pkg.exports as Record<string, unknown>).filter(([path]) => path !== "./package.json");
@@ -38,5 +38,31 @@ describe("package.json", () => {
   test("every backend SDK is an optional peer, not a dependency", () => {
     expect(pkg.dependencies ?? {}).toEqual({});
     for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+  });
+});
+
+describe("package metadata", () => {
+  test("ships a LICENSE matching package.json's, and says where the project lives", () => {
+    expect(pkg.license).toBe("MIT");
+    expect(readFileSync(new URL("../LICENSE", import.meta.url), "utf8")).toMatch(
+      /^MIT License[\s\S]+edgelock contributors/,
+    );
+    expect(pkg.repository.url).toMatch(/github\.com\/edgelock\/edgelock/);
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.bugs.url).toMatch(/\/issues$/);
+    expect(pkg.keywords).toContain("distributed-lock");
+  });
+
+  test("@cloudflare/workers-types, which the Durable Object class's types need, is an optional peer", () => {
+    expect(pkg.peerDependencies["@cloudflare/workers-types"]).toBeDefined();
+    expect(pkg.peerDependenciesMeta["@cloudflare/workers-types"]?.optional).toBe(true);
+  });
+
+  test("old node10 resolution finds every subpath's types through typesVersions", () => {
+    const exported = Object.entries(pkg.exports as Record<string, { types?: string }>);
+    for (const [path, target] of exported) {
+      if (path === "." || path === "./package.json") continue;
+      expect(pkg.typesVersions["*"][path.slice(2)]).toEqual([target.types?.slice(2)]);
+    }
   });
 });

@@ -1,10 +1,12 @@
+import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { httpAdapter } from "../../adapters/http/index.js";
 import { createLockService } from "../../service/app.js";
 import { listen, type NodeService } from "../../service/platforms/node.js";
 import { memoryAdapter, newToken } from "../../src/index.js";
 import { freePort } from "../support/ports.js";
-import { type Answer, call, sleep, streamOf } from "./helpers.js";
+import { type Answer, type CallOptions, call as send, sleep, streamOf } from "./helpers.js";
+import { OpenApiCheck } from "./openapi-check.js";
 
 const A = "token-tenant-a-0001";
 const B = "token-tenant-b-0002";
@@ -12,6 +14,26 @@ const SHARED_1 = "token-shared-one-0003";
 const SHARED_2 = "token-shared-two-0004";
 const SCOPED = "token-scoped-jobs-005";
 const TOKENS = `${A}, ${B}, ${SHARED_1}=team, ${SHARED_2}=team, ${SCOPED}=team/jobs:`;
+
+// Every answer a test receives is checked against the document the same
+// service serves (its base path stripped), so the document cannot drift.
+const checks = new WeakMap<Hono, OpenApiCheck>();
+const basePaths = new WeakMap<Hono, string>();
+async function call(service: Hono, method: string, path: string, options?: CallOptions): Promise<Answer> {
+  const answer = await send(service, method, path, options);
+  const base = basePaths.get(service) ?? "";
+  let check = checks.get(service);
+  if (!check) {
+    const served = await send(service, "GET", `${base}/v1/openapi.json`);
+    expect(served.status).toBe(200);
+    check = new OpenApiCheck(served.json as ConstructorParameters<typeof OpenApiCheck>[0]);
+    checks.set(service, check);
+  }
+  const local =
+    base !== "" && path.startsWith(`${base}/`) ? path.slice(base.length) : base === "" ? path : "/unmounted";
+  expect(check.problems(method, local, answer)).toEqual([]);
+  return answer;
+}
 
 const app = createLockService({ adapter: memoryAdapter(), tokens: TOKENS, maxWaitMs: 5_000, onError: () => {} });
 let counter = 0;
@@ -370,20 +392,29 @@ describe("routes, health and the description", () => {
     const doc = answer.json as { openapi: string; paths: Record<string, Record<string, { responses?: object }>> };
     expect(doc.openapi).toBe("3.1.0");
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
-    expect(statuses("/v1/locks/{key}/acquire", "post")).toEqual([
-      "200",
-      "400",
-      "401",
-      "403",
-      "409",
-      "413",
-      "429",
-      "503",
-    ]);
-    expect(statuses("/v1/locks/{key}/extend", "post")).toEqual(["200", "400", "401", "403", "409", "413", "503"]);
-    expect(statuses("/v1/locks/{key}/release", "post")).toEqual(["200", "400", "401", "403", "409", "413", "503"]);
-    expect(statuses("/v1/locks/{key}", "get")).toEqual(["200", "400", "401", "403", "503"]);
-    expect(statuses("/healthz", "get")).toEqual(["200"]);
+    const route = ["404", "405"];
+    expect(statuses("/v1/locks/{key}/acquire", "post")).toEqual(
+      ["200", "400", "401", "403", "409", "413", "429", "503", ...route].sort(),
+    );
+    for (const action of ["extend", "release"]) {
+      expect(statuses(`/v1/locks/{key}/${action}`, "post")).toEqual(
+        ["200", "400", "401", "403", "409", "413", "503", ...route].sort(),
+      );
+    }
+    expect(statuses("/v1/locks/{key}", "get")).toEqual(["200", "400", "401", "403", "503", ...route].sort());
+    expect(statuses("/healthz", "get")).toEqual(["200", "405"]);
+    const full = answer.json as {
+      servers?: { url: string }[];
+      info: { license?: { name: string } };
+      components: { schemas: Record<string, { required?: string[]; properties?: Record<string, object> }> };
+    };
+    expect(full.servers?.[0]?.url).toBe("/");
+    expect(full.info.license?.name).toBe("MIT");
+    // A `default` makes generated clients (openapi-typescript) require the field.
+    const acquireBody = full.components.schemas.AcquireRequest;
+    expect(acquireBody?.required).toEqual(["ttlMs"]);
+    expect(acquireBody?.properties?.waitMs).not.toHaveProperty("default");
+    expect(JSON.stringify(full.components.schemas)).not.toContain('"default"');
     expect(answer.text).toContain('"maximum":5000');
   });
 
@@ -414,6 +445,7 @@ describe("routes, health and the description", () => {
 
   test("a base path mounts every route under it", async () => {
     const mounted = createLockService({ adapter: memoryAdapter(), tokens: A, basePath: "/api/" });
+    basePaths.set(mounted, "/api");
     expect((await call(mounted, "GET", "/api/healthz")).status).toBe(200);
     expect((await call(mounted, "GET", "/api/v1/locks/k", { token: A })).json).toEqual({ key: "k", held: false });
     expectError(await call(mounted, "GET", "/v1/locks/k", { token: A }), 404, "not_found");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, test } from "vitest";
 import { DEV_TOKEN } from "../../service/env.js";
-import { freePort, waitForPort } from "../support/ports.js";
+import { freePort } from "../support/ports.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/start.mjs", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "edgelock-start-"));
@@ -25,7 +25,15 @@ async function start(port: number): Promise<ChildProcess> {
     output += chunk;
   });
   running = child;
-  await waitForPort(port, 60_000);
+  // The ready line comes only once the service answers: the first request
+  // right after it must succeed, with no retry.
+  const ready = output.length;
+  const deadline = Date.now() + 90_000;
+  while (!output.slice(ready).includes("edgelock: serving on")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start never got ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   return child;
 }
 
