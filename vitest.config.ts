@@ -4,6 +4,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // Most of a test file's time is spent waiting on real backends and TTLs, not on the CPU: four files at
+    // once keep a 2-core machine busy (vitest's default here would be one file at a time, over 20 minutes).
+    maxWorkers: 4,
     projects: [
       {
         test: {

@@ -193,6 +193,23 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
           },
         },
       },
+      "/v1/locks/{key}/break": {
+        parameters: [{ $ref: "#/components/parameters/key" }],
+        post: {
+          operationId: "forceRelease",
+          summary:
+            "Free the lock held under `fence` without its token (an operator's break). Only tokens in EDGELOCK_ADMIN_TOKENS; the next holder still gets a greater fence.",
+          requestBody: requestBody("BreakRequest"),
+          responses: {
+            "200": json("Broken.", "Broken"),
+            ...common,
+            "403": error("Not an admin token, or a key outside the token's prefix.", ["forbidden"]),
+            "409": error("Free, or held under another fence.", ["not_held"]),
+            "501": error("The backend cannot break locks.", ["unsupported"]),
+            ...bodyErrors,
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
@@ -240,6 +257,17 @@ export function openApiDocument(limits: BodyLimits, maxValueBytes = 0): Json {
           additionalProperties: false,
           required: ["token"],
           properties: { token: { $ref: "#/components/schemas/Token" } },
+        },
+        BreakRequest: {
+          type: "object",
+          additionalProperties: false,
+          required: ["fence"],
+          properties: { fence: { type: "integer", minimum: 1, description: "The fence `inspect` showed." } },
+        },
+        Broken: {
+          type: "object",
+          required: ["released", "fence"],
+          properties: { released: { const: true }, fence: { type: "integer", minimum: 1 } },
         },
         Grant: {
           type: "object",
