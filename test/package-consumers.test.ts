@@ -28,6 +28,7 @@ const peers = [
   "@smithy/fetch-http-handler",
   "@upstash/redis",
   "@neondatabase/serverless",
+  "@opentelemetry/api",
   "@cloudflare/workers-types",
   "@types/node",
   "@types/aws-lambda",
