@@ -12,6 +12,7 @@ import { checkContainer, checkPrefix } from "./blob-names.js";
 import { AZURE_BLOB_MAX_VALUE_BYTES, BlobValues } from "./blob-values.js";
 import { parseConnectionString } from "./connection-string.js";
 import { type BlobAuth, BlobRest } from "./rest.js";
+import { azureBlobSemaphores } from "./semaphores.js";
 import { SharedKeySigner } from "./shared-key.js";
 import { cachedTokenSource, checkCredential, type TokenCredential } from "./token-credential.js";
 
@@ -20,6 +21,7 @@ export { DEVELOPMENT_ACCOUNT, type ParsedConnectionString, parseConnectionString
 export { leaseIdFor } from "./lease-id.js";
 export { type ManagedIdentityCredentialOptions, managedIdentityCredential } from "./managed-identity.js";
 export { AZURE_API_VERSION } from "./rest.js";
+export { AZURE_SEMAPHORE_MAX_LIMIT } from "./semaphores.js";
 export { AZURE_STORAGE_SCOPE, type AzureAccessToken, type TokenCredential } from "./token-credential.js";
 
 /** Container used when none is named. */
@@ -76,7 +78,8 @@ export interface AzureBlobAdapterOptions {
 /**
  * Locks as Azure blob leases. One blob per key; Azure's clock expires the
  * lease (15–60 s, TTLs rounded up to whole seconds); fences are a counter in
- * the blob's metadata, bumped under the new lease.
+ * the blob's metadata, bumped under the new lease. Semaphores: a permit is
+ * the lease on one of the key's `limit` slot blobs (see `semaphores.ts`).
  *
  * @example
  * ```ts
@@ -96,12 +99,13 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
   const { endpoint, auth } = resolveAccess(options);
   const rest = new BlobRest(endpoint, auth, (input, init) => fetchImpl(input, init));
   const container = checkContainer(options.container ?? AZURE_DEFAULT_CONTAINER);
-  const locks = new BlobLocks({
+  const settings = {
     rest,
     container,
     prefix: checkPrefix(options.prefix ?? AZURE_DEFAULT_PREFIX),
     createContainer: options.createContainer ?? false,
-  });
+  };
+  const locks = new BlobLocks(settings);
   const values = new BlobValues(rest, locks, container);
 
   const capabilities: AdapterCapabilities = {
@@ -131,6 +135,7 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     inspect: (key, callOptions) => locks.inspect(key, callOptions?.signal),
     readValue: (key, callOptions) => values.read(key, callOptions?.signal),
     writeValue: (request) => values.write(request),
+    semaphores: azureBlobSemaphores(settings),
   };
 }
 

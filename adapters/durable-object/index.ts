@@ -20,7 +20,6 @@ import {
   type AcquireAnswer,
   type AcquireCall,
   DURABLE_OBJECT_MAX_VALUE_BYTES,
-  type GrantAnswer,
   type LockObjectStub,
   WAIT_URL,
 } from "./protocol.js";

@@ -193,6 +193,8 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
       ? { forceRelease: (request) => count(adapter.forceRelease?.(request) ?? Promise.reject()) }
       : {}),
     ...guarded(adapter, count),
+    // Without this the semaphore cases saw no semaphores and only checked the refusal.
+    ...(adapter.semaphores ? { semaphores: adapter.semaphores } : {}),
     ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
   };
   return {

@@ -36,6 +36,8 @@ export function countingCalls(inner: LockAdapter): CountedAdapter {
             writeValue: (request) => counted(() => inner.writeValue?.(request) as never),
           }
         : {}),
+      // Passed through uncounted: without them the service answers 404 to every semaphore route.
+      ...(inner.semaphores ? { semaphores: inner.semaphores } : {}),
     },
   };
 }
