@@ -1,7 +1,8 @@
 /**
  * The lock client's own CPU cost: tryAcquire + release cycles on the memory
  * adapter (no I/O), with the locker's defaults (per-request timeouts,
- * cancellation, lease signals). Run: `npx tsx bench/client-cost.ts`.
+ * cancellation, lease signals). Run: `npx tsx bench/client-cost.ts`;
+ * `EVENTS=1` adds a no-op `onEvent` listener, to compare telemetry on and off.
  */
 import { createLocker, memoryAdapter } from "../src/index.js";
 
@@ -9,7 +10,10 @@ const CYCLES = Number(process.env.CYCLES ?? 200_000);
 const ROUNDS = 5;
 
 async function round(keys: number): Promise<number> {
-  const locker = createLocker({ adapter: memoryAdapter() });
+  const locker = createLocker({
+    adapter: memoryAdapter(),
+    ...(process.env.EVENTS === "1" ? { onEvent: () => undefined } : {}),
+  });
   const started = performance.now();
   for (let i = 0; i < CYCLES; i++) {
     const lease = await locker.tryAcquire(`key-${i % keys}`, { ttlMs: 30_000 });
