@@ -8,6 +8,7 @@
 import type { Hono } from "hono";
 import { durableObjectAdapter, type LockObjectNamespace } from "../../adapters/durable-object/index.js";
 import { createLockService } from "../app.js";
+import { EDGELOCK_DEV_FRONT_SECRET } from "../env.js";
 import { serviceOptionsFromEnv } from "../options-from-env.js";
 import { viaDevFront } from "./dev-front.js";
 
@@ -36,7 +37,7 @@ export default {
       }
     }
     const { app } = current;
-    const secret = env.EDGELOCK_DEV_FRONT_SECRET;
+    const secret = env[EDGELOCK_DEV_FRONT_SECRET];
     const fronted =
       typeof secret === "string" && secret !== "" && viaDevFront(request, secret, async (r) => app.fetch(r, env));
     return fronted || app.fetch(request, env);
