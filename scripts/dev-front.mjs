@@ -38,8 +38,9 @@ const MAX_HEADER_BYTES = 128 * 1024;
  * @returns {Promise<{ port: number, close(): Promise<void> }>}
  */
 export function startDevFront({ host, port, upstreamPort, secret, onDeparted }) {
-  const agent = new Agent({ keepAlive: true });
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (incoming, outgoing) => {
+  // No Nagle delay on the hop to wrangler: small answers go out at once.
+  const agent = new Agent({ keepAlive: true, noDelay: true });
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, noDelay: true }, (incoming, outgoing) => {
     // Only the front reports departures: a client's own report would be taken as the front's.
     if (new URL(incoming.url ?? "/", "http://front").pathname === DEPARTED_PATH) return notFound(outgoing);
     const id = randomBytes(16).toString("base64url");
@@ -57,6 +58,8 @@ export function startDevFront({ host, port, upstreamPort, secret, onDeparted }) 
           const name = answer.rawHeaders[i] ?? "";
           if (!HOP.has(name.toLowerCase())) back.push(name, answer.rawHeaders[i + 1] ?? "");
         }
+        // Transparent: no Date header of the front's own.
+        outgoing.sendDate = false;
         outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, back);
         answer.pipe(outgoing);
         answer.on("error", () => outgoing.destroy());
