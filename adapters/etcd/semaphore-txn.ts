@@ -8,12 +8,14 @@
  * - `<prefix><key>\0sem\0<limit>/<slot>`: the holder tag (a hash of the
  *   token: the guard every write compares against); its `create_revision`
  *   is the permit's fence;
- * - `<prefix><key>\0semowner\0<limit>/<slot>`: the holder's `owner` text,
- *   on the same lease, outside the slot keys' range.
+ * - `<prefix><key>\0semholder\0<tag>`: the slot's name and the holder's
+ *   `owner` text, on the same lease, outside the slot keys' range: a token
+ *   holds at most one permit because a grant needs this key absent.
  * A grant creates a slot `< limit` that does not exist, in one transaction
  * that also compares the slot keys of every *other* limit's range as empty
- * (etcd compares every key of a `range_end` range), so at most `limit` slot
- * keys exist and never under two limits at once. A refused transaction reads
+ * (etcd compares every key of a `range_end` range) and the token's holder key
+ * as absent, so at most `limit` slot keys exist, never under two limits at
+ * once, and never two for one token. A refused transaction reads
  * the key's slots in its other branch, so the next attempt is computed from
  * the state that refused it.
  *
@@ -33,8 +35,9 @@ export interface SemaphoreKeys {
   readonly slots: string;
   /** End (exclusive) of the slot keys' range. */
   readonly slotsEnd: string;
-  readonly owners: string;
-  readonly ownersEnd: string;
+  /** Start of the holder keys' range. */
+  readonly holders: string;
+  readonly holdersEnd: string;
 }
 
 /** One slot: the limit it is named under and its index. */
@@ -56,8 +59,8 @@ export function semaphoreKeys(prefix: string, key: string): SemaphoreKeys {
   return {
     slots: `${base}\u0000`,
     slotsEnd: `${base}\u0001`,
-    owners: `${base}owner\u0000`,
-    ownersEnd: `${base}owner\u0001`,
+    holders: `${base}holder\u0000`,
+    holdersEnd: `${base}holder\u0001`,
   };
 }
 
@@ -72,13 +75,13 @@ export const NO_SLOT: Slot = { limit: 0, index: 0 };
 export const slotName = (slot: Slot) => `${pad(slot.limit)}/${pad(slot.index)}`;
 const pad = (n: number) => String(n).padStart(DIGITS, "0");
 export const slotKey = (keys: SemaphoreKeys, slot: Slot) => `${keys.slots}${slotName(slot)}`;
-const ownerKey = (keys: SemaphoreKeys, slot: Slot) => `${keys.owners}${slotName(slot)}`;
+const holderKey = (keys: SemaphoreKeys, tag: string) => `${keys.holders}${tag}`;
 
 const readSlots = (keys: SemaphoreKeys) => ({
   request_range: { key: base64(keys.slots), range_end: base64(keys.slotsEnd) },
 });
-const readOwners = (keys: SemaphoreKeys) => ({
-  request_range: { key: base64(keys.owners), range_end: base64(keys.ownersEnd) },
+const readHolders = (keys: SemaphoreKeys) => ({
+  request_range: { key: base64(keys.holders), range_end: base64(keys.holdersEnd) },
 });
 const absent = (key: string, end?: string) => ({
   target: "CREATE",
@@ -93,20 +96,20 @@ const tagIs = (keys: SemaphoreKeys, slot: Slot, tag: string) => ({
   key: base64(slotKey(keys, slot)),
   value: base64(tag),
 });
-/** Both keys of `slot` onto `lease`; the owner keeps its text when `owner` is undefined. */
+/** The slot and the holder key onto `lease`; the holder key keeps its value when `owner` is undefined. */
 const putBoth = (keys: SemaphoreKeys, slot: Slot, tag: string, owner: string | undefined, lease: string) => [
   { request_put: { key: base64(slotKey(keys, slot)), value: base64(tag), lease, prev_kv: true } },
   {
     request_put:
       owner === undefined
-        ? { key: base64(ownerKey(keys, slot)), lease, ignore_value: true }
-        : { key: base64(ownerKey(keys, slot)), value: base64(owner), lease },
+        ? { key: base64(holderKey(keys, tag)), lease, ignore_value: true }
+        : { key: base64(holderKey(keys, tag)), value: base64(`${slotName(slot)}\n${owner}`), lease },
   },
 ];
 
 /**
- * Acquire: if `slot` is free and no slot of another limit exists, create it
- * on `lease`; else, if `mine` holds the tag (a retry), move it to `lease`,
+ * Acquire: if `slot` is free, no slot of another limit exists and the token
+ * holds no permit, create it on `lease`; else, if `mine` holds the tag (a retry), move it to `lease`,
  * which refreshes the expiry and keeps the fence; else read the slots.
  */
 export function acquireTxn(
@@ -117,7 +120,12 @@ export function acquireTxn(
   const own = `${keys.slots}${pad(slot.limit)}/`;
   const ownEnd = `${keys.slots}${pad(slot.limit)}0`;
   return {
-    compare: [absent(slotKey(keys, slot)), absent(keys.slots, own), absent(ownEnd, keys.slotsEnd)],
+    compare: [
+      absent(slotKey(keys, slot)),
+      absent(keys.slots, own),
+      absent(ownEnd, keys.slotsEnd),
+      absent(holderKey(keys, tag)),
+    ],
     success: putBoth(keys, slot, tag, owner, lease),
     failure: [
       {
@@ -146,15 +154,15 @@ export function releaseTxn(keys: SemaphoreKeys, slot: Slot, tag: string): unknow
     compare: [tagIs(keys, slot, tag)],
     success: [
       { request_delete_range: { key: base64(slotKey(keys, slot)) } },
-      { request_delete_range: { key: base64(ownerKey(keys, slot)) } },
+      { request_delete_range: { key: base64(holderKey(keys, tag)) } },
     ],
     failure: [readSlots(keys)],
   };
 }
 
-/** Inspect: the slots and the owners at one revision. */
+/** Inspect: the slots and the holder keys at one revision. */
 export function inspectTxn(keys: SemaphoreKeys): unknown {
-  return { success: [readSlots(keys), readOwners(keys)] };
+  return { success: [readSlots(keys), readHolders(keys)] };
 }
 
 /** What an acquire's transaction did: granted (with the fence), or the slots that refused it. */
@@ -194,8 +202,9 @@ export function inspected(
   const range = answer.responses?.[1]?.response_range;
   if (range === undefined) throw unreadable("semaphore inspect");
   for (const kv of range.kvs ?? []) {
-    const name = fromBase64(kv.key ?? "").slice(keys.owners.length);
-    owners.set(name, kv.value ? fromBase64(kv.value) : "");
+    const value = kv.value ? fromBase64(kv.value) : "";
+    const newline = value.indexOf("\n");
+    if (newline > 0) owners.set(value.slice(0, newline), value.slice(newline + 1));
   }
   return { slots: slotsRead(answer, keys, "semaphore inspect"), owners };
 }
