@@ -1,16 +1,20 @@
 /**
  * Semaphore bench: permits per second under contention next to the lock's
- * hand-off rate on the same backend (memory, Upstash REST → redis-server).
+ * hand-off rate on the same backend (memory, Upstash REST → redis-server,
+ * etcd 3.4).
  * `contenders` workers loop acquire-with-wait, 1–2 ms of work, release, for
  * `seconds`; the lock is the `limit: 1` case. Checks the limit while it runs.
  *
- * Run: `npx tsx bench/semaphores.ts` (BENCH_SECONDS, BENCH_CONTENDERS to change).
+ * Run: `npx tsx bench/semaphores.ts` (BENCH_SECONDS, BENCH_CONTENDERS to change;
+ * BENCH_ONLY=etcd,upstash for some backends only).
  */
 import { createLocker, type Locker, memoryAdapter } from "../src/index.js";
 import { Meter, now, sleep } from "./measure.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const contenders = Number(process.env.BENCH_CONTENDERS ?? 16);
+const only = process.env.BENCH_ONLY?.split(",");
+const wanted = (backend: string) => only === undefined || only.includes(backend);
 
 interface Row {
   readonly backend: string;
@@ -53,13 +57,13 @@ async function run(locker: Locker, meter: Meter, backend: string, limit: number 
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const backoff = { baseMs: 10, maxMs: 100 };
-  {
+  if (wanted("memory")) {
     const meter = new Meter();
     const adapter = memoryAdapter();
     const locker = createLocker({ adapter, backoff });
     for (const limit of ["lock", 1, 4] as const) rows.push(await run(locker, meter, "memory", limit));
   }
-  {
+  if (wanted("upstash")) {
     const { startUpstash } = await import("../test/support/upstash-rest.js");
     const { upstashAdapter } = await import("../adapters/upstash/index.js");
     const fixture = await startUpstash();
@@ -72,6 +76,18 @@ async function main(): Promise<void> {
       for (const limit of ["lock", 1, 4] as const) rows.push(await run(locker, meter, "upstash", limit));
     } finally {
       await fixture.stop();
+    }
+  }
+  if (wanted("etcd")) {
+    const { startEtcd } = await import("../test/support/etcd.js");
+    const { etcdAdapter } = await import("../adapters/etcd/index.js");
+    const etcd = await startEtcd();
+    try {
+      const meter = new Meter();
+      const locker = createLocker({ adapter: etcdAdapter({ endpoint: etcd.url, fetch: meter.fetch }), backoff });
+      for (const limit of ["lock", 1, 4] as const) rows.push(await run(locker, meter, "etcd", limit));
+    } finally {
+      await etcd.stop();
     }
   }
   console.log(`| backend | primitive | grants/s | requests per grant |  (${contenders} contenders, ${seconds} s each)`);
