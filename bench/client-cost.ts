@@ -7,7 +7,7 @@
  * all of them alike.
  *
  * Part of `npm run bench` (its "client cost" table); alone:
- * `npx tsx bench/client-cost.ts` (`CYCLES=20000 ROUNDS=7`).
+ * `npx tsx bench/client-cost.ts` (`CYCLES=5000 ROUNDS=21`).
  */
 import { pathToFileURL } from "node:url";
 import {
@@ -100,8 +100,8 @@ export async function clientCost(options: { cycles: number; rounds: number }): P
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await clientCost({
-    cycles: Number(process.env.CYCLES ?? 20_000),
-    rounds: Number(process.env.ROUNDS ?? 7),
+    cycles: Number(process.env.CYCLES ?? 5_000),
+    rounds: Number(process.env.ROUNDS ?? 21),
   });
   for (const row of rows) {
     console.log(

@@ -62,7 +62,7 @@ export const config: BenchConfig = {
   manyKeysCycles: quick ? 128 : 640,
   semaphoreLimit: 4,
   permits: quick ? 64 : 320,
-  clientCost: quick ? { cycles: 3_000, rounds: 3 } : { cycles: 20_000, rounds: 7 },
+  clientCost: quick ? { cycles: 1_500, rounds: 9 } : { cycles: 5_000, rounds: 21 },
   roundBudgetMs: quick
     ? { uncontended: 800, contention: 800, manyKeys: 500, semaphore: 800 }
     : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500, semaphore: 3_000 },
