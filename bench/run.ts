@@ -63,8 +63,12 @@ async function ownInstances(driver: LockDriver): Promise<Contender[]> {
   await Promise.all(
     instances.map(async (instance, i) => {
       await (await instance.tryAcquire(`warm-${i}`, config.ttlMs))?.release();
+      // A broken semaphore shows in its own round (which reports it), not here, where it would lose the lock rows.
       if (instance.acquirePermit)
-        await (await instance.acquirePermit(`warm-permit-${i}`, config.semaphoreLimit, config.ttlMs, 1_000)).release();
+        await instance
+          .acquirePermit(`warm-permit-${i}`, config.semaphoreLimit, config.ttlMs, 1_000)
+          .then((permit) => permit.release())
+          .catch(() => undefined);
     }),
   );
   return instances;
