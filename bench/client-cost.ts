@@ -7,7 +7,7 @@
  * all of them alike.
  *
  * Part of `npm run bench` (its "client cost" table); alone:
- * `npx tsx bench/client-cost.ts` (`CYCLES=5000 ROUNDS=21`).
+ * `npx tsx bench/client-cost.ts` (`ROUND_MS=150 ROUNDS=21`).
  */
 import { pathToFileURL } from "node:url";
 import {
@@ -58,21 +58,27 @@ function otelSdk(): { mode: Mode; shutdown: () => Promise<void> } {
   };
 }
 
-async function round(mode: Mode, cycles: number): Promise<number> {
+/** Cycles for `ms` (time-boxed, so a loaded machine does not stretch the run), as cycles per second. */
+async function round(mode: Mode, ms: number): Promise<number> {
   const locker = createLocker({ adapter: memoryAdapter(), ...(mode.onEvent ? { onEvent: mode.onEvent } : {}) });
   const started = performance.now();
-  for (let i = 0; i < cycles; i++) {
+  const until = started + ms;
+  let cycles = 0;
+  let elapsed = 0;
+  do {
     const lease = await locker.tryAcquire("key", { ttlMs: 30_000 });
     if (!lease) throw new Error("client cost: expected a grant");
     await lease.release();
-  }
-  const rate = cycles / ((performance.now() - started) / 1000);
+    cycles++;
+    elapsed = performance.now();
+  } while (elapsed < until);
+  const rate = cycles / ((elapsed - started) / 1000);
   mode.reset?.();
   return rate;
 }
 
 /** Every mode's cycles per second: one warm-up round each, then `rounds` interleaved rounds. */
-export async function clientCost(options: { cycles: number; rounds: number }): Promise<ClientCostRow[]> {
+export async function clientCost(options: { roundMs: number; rounds: number }): Promise<ClientCostRow[]> {
   const sdk = otelSdk();
   const modes: Mode[] = [
     { name: "off (no `onEvent`)", onEvent: undefined },
@@ -82,11 +88,11 @@ export async function clientCost(options: { cycles: number; rounds: number }): P
   ];
   try {
     const rates = modes.map((): number[] => []);
-    for (const mode of modes) await round(mode, options.cycles);
+    for (const mode of modes) await round(mode, options.roundMs);
     for (let r = 0; r < options.rounds; r++) {
       for (let i = 0; i < modes.length; i++) {
         const m = (r + i) % modes.length;
-        rates[m]?.push(await round(modes[m] as Mode, options.cycles));
+        rates[m]?.push(await round(modes[m] as Mode, options.roundMs));
       }
     }
     return modes.map((mode, m) => {
@@ -100,7 +106,7 @@ export async function clientCost(options: { cycles: number; rounds: number }): P
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await clientCost({
-    cycles: Number(process.env.CYCLES ?? 5_000),
+    roundMs: Number(process.env.ROUND_MS ?? 150),
     rounds: Number(process.env.ROUNDS ?? 21),
   });
   for (const row of rows) {

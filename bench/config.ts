@@ -25,8 +25,8 @@ export interface BenchConfig {
   readonly semaphoreLimit: number;
   /** Permits granted per semaphore round. */
   readonly permits: number;
-  /** tryAcquire + release cycles per round of the client-cost measurement, and its interleaved rounds. */
-  readonly clientCost: { readonly cycles: number; readonly rounds: number };
+  /** Length of one round of the client-cost measurement, ms, and how many interleaved rounds per setting. */
+  readonly clientCost: { readonly roundMs: number; readonly rounds: number };
   /**
    * Longest time one round of a scenario may take, ms: slow backends stop
    * early (the counts actually done are reported), so the whole run stays
@@ -62,7 +62,7 @@ export const config: BenchConfig = {
   manyKeysCycles: quick ? 128 : 640,
   semaphoreLimit: 4,
   permits: quick ? 64 : 320,
-  clientCost: quick ? { cycles: 1_500, rounds: 9 } : { cycles: 5_000, rounds: 21 },
+  clientCost: quick ? { roundMs: 60, rounds: 9 } : { roundMs: 150, rounds: 21 },
   roundBudgetMs: quick
     ? { uncontended: 800, contention: 800, manyKeys: 500, semaphore: 800 }
     : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500, semaphore: 3_000 },

@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     "",
     ...(cost.length > 0
       ? [
-          `Client cost, telemetry off and on: tryAcquire + release on the memory adapter, ${config.clientCost.cycles} cycles per round, median of ${config.clientCost.rounds} interleaved rounds:`,
+          `Client cost, telemetry off and on: tryAcquire + release on the memory adapter, rounds of ${config.clientCost.roundMs} ms, median of ${config.clientCost.rounds} interleaved rounds per setting:`,
           "",
           clientCostTable(cost),
           "",
