@@ -102,6 +102,30 @@ describe("edgelock elect, as processes against Upstash REST over redis-server", 
     expect(await locker.inspect(k)).toEqual({ held: false });
   }, 120_000);
 
+  test("SIGTERM while campaigning ends the campaign (128+15, nothing ran); while leading it is forwarded, then edgelock resigns", async () => {
+    const k = key("signals");
+    const other = await locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
+    const marker = join(dir, `${k}.ran`);
+    const before = upstash.requests();
+    const campaigning = startCli(bundle, ["elect", "run", k, "--", "touch", marker], env);
+    await requestsBeyond(before, 1);
+    campaigning.child.kill("SIGTERM");
+    const ended = await campaigning.done;
+    expect(ended.code, ended.stderr).toBe(143);
+    expect(ended.stderr).toContain(`SIGTERM while campaigning for "${k}"; the command did not run`);
+    expect(() => readFileSync(marker)).toThrow();
+    await other.resign();
+
+    const script = `trap 'echo got-TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done`;
+    const leading = startCli(bundle, ["elect", "run", k, "--id", "pod-c", "--", "sh", "-c", script], env);
+    await leading.stdoutIncludes("ready");
+    leading.child.kill("SIGTERM");
+    const finished = await leading.done;
+    expect(finished.code, finished.stderr).toBe(42);
+    expect(finished.stdout).toContain("got-TERM");
+    expect(await locker.election(k).leader()).toBeNull();
+  }, 120_000);
+
   test("elect run --wait gives up with exit 75 while another leads, without running the command", async () => {
     const k = key("wait");
     const leader = await locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
