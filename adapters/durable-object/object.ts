@@ -372,13 +372,18 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
    * sets the next one. So a grant, an extend or a hand-off to a waiter with
    * a later expiry writes no alarm at all, and one that must move it sets it
    * in the same turn as the holder's write (one commit, one output-gate
-   * wait) instead of a read and a write after it. An alarm left over on an
-   * idle object fires once and finds nothing to do.
+   * wait) instead of a read and a write after it.
    */
   #syncAlarm(): Promise<void> {
     const holder = this.ctx.storage.kv.get<Holder>(HOLDER_KEY);
     const due = holder?.expiresAt ?? this.#permits.nextExpiry();
-    if (due === undefined || (this.#alarm !== null && this.#alarm <= due)) return Promise.resolve();
+    if (due === undefined) {
+      // Idle: the alarm goes too (a release that leaves nobody queued, never a hand-off).
+      if (this.#alarm === null) return Promise.resolve();
+      this.#alarm = null;
+      return this.ctx.storage.deleteAlarm();
+    }
+    if (this.#alarm !== null && this.#alarm <= due) return Promise.resolve();
     this.#alarm = due;
     return this.ctx.storage.setAlarm(due);
   }
