@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import type { Context, Hono } from "hono";
+// The pattern router: a handful of routes need no compiled router, and the
+// Worker upload stays within its budget (docs/bench.md).
+import { Hono as TinyHono } from "hono/tiny";
 import {
   DEFAULT_MAX_WAIT_MS,
   type ErrorBody,
@@ -94,14 +97,29 @@ export function createLockService(options: LockServiceOptions): Hono {
   const openapi = withSemaphorePaths(openApiDocument(limits, maxValueBytes), limits);
   const waiters = new Waiters();
 
-  const app = new Hono({ strict: true });
+  const app: Hono = new TinyHono({ strict: true });
   if (options.log === "json") app.use(jsonRequestLog(write));
   const routes = basePath === "" ? app : app.basePath(basePath);
 
-  routes.get("/healthz", (c) => c.json({ status: "ok" }, 200, NO_STORE));
-  routes.get("/v1/openapi.json", (c) => c.json(openapi, 200, { "Cache-Control": "public, max-age=300" }));
-  routes.all("/healthz", (c) => methodNotAllowed(c, "GET"));
-  routes.all("/v1/openapi.json", (c) => methodNotAllowed(c, "GET"));
+  // The pattern router lets a trailing slash through; these paths are exact.
+  const exact = (handler: (c: Context) => Response) => (c: Context) =>
+    c.req.path.endsWith("/") ? notFound(c) : handler(c);
+  routes.get(
+    "/healthz",
+    exact((c) => c.json({ status: "ok" }, 200, NO_STORE)),
+  );
+  routes.get(
+    "/v1/openapi.json",
+    exact((c) => c.json(openapi, 200, { "Cache-Control": "public, max-age=300" })),
+  );
+  routes.all(
+    "/healthz",
+    exact((c) => methodNotAllowed(c, "GET")),
+  );
+  routes.all(
+    "/v1/openapi.json",
+    exact((c) => methodNotAllowed(c, "GET")),
+  );
 
   routes.all("/v1/locks/*", async (c) => {
     // The raw path, not Hono's decoded one: the key is decoded exactly once, strictly.

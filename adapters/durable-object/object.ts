@@ -1,4 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
+import { DurableObject, type DurableObjectState } from "cloudflare:workers";
 import { MAX_DURATION_MS, utf8Length, validateDuration, validateOwner } from "../../src/validate.js";
 import type {
   AcquireAnswer,
@@ -85,6 +85,16 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
   readonly #queue = new WaitQueue<AcquireAnswer>();
   /** Used only by objects reached under a semaphore name (`semaphoreObjectName`). */
   readonly #permits = new SemaphoreTable(this.ctx.storage.kv, MAX_WAITERS);
+  /** The alarm as this object last set it, epoch ms; `null`: none. Only this object sets its alarm. */
+  #alarm: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    // Read once per start, before any call runs; afterwards the cached value is the truth.
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#alarm = await ctx.storage.getAlarm();
+    });
+  }
 
   acquire(call: AcquireCall): Promise<AcquireAnswer> {
     return this.#acquire(call, undefined);
@@ -292,6 +302,8 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
 
   /** Frees an expired holder on time, hands the lock on, and clears an idle object's state. */
   override async alarm(): Promise<void> {
+    // The alarm that runs is used up: whatever is due next must be set anew.
+    this.#alarm = null;
     this.#settle(Date.now());
     this.#permits.settle(Date.now());
     await this.#syncAlarm();
@@ -354,17 +366,26 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
     await this.#syncAlarm();
   }
 
-  /** One alarm, at the holder's (or the earliest permit's) expiry; none when nothing is held. */
-  async #syncAlarm(): Promise<void> {
+  /**
+   * Keep an alarm at or before the holder's (or the earliest permit's)
+   * expiry. An alarm that is already earlier stays: it fires, settles and
+   * sets the next one. So a grant, an extend or a hand-off to a waiter with
+   * a later expiry writes no alarm at all, and one that must move it sets it
+   * in the same turn as the holder's write (one commit, one output-gate
+   * wait) instead of a read and a write after it.
+   */
+  #syncAlarm(): Promise<void> {
     const holder = this.ctx.storage.kv.get<Holder>(HOLDER_KEY);
-    const at = holder?.expiresAt ?? this.#permits.nextExpiry();
-    const storage = this.ctx.storage;
-    const scheduled = await storage.getAlarm();
-    if (at !== undefined) {
-      if (scheduled !== at) await storage.setAlarm(at);
-    } else if (scheduled !== null) {
-      await storage.deleteAlarm();
+    const due = holder?.expiresAt ?? this.#permits.nextExpiry();
+    if (due === undefined) {
+      // Idle: the alarm goes too (a release that leaves nobody queued, never a hand-off).
+      if (this.#alarm === null) return Promise.resolve();
+      this.#alarm = null;
+      return this.ctx.storage.deleteAlarm();
     }
+    if (this.#alarm !== null && this.#alarm <= due) return Promise.resolve();
+    this.#alarm = due;
+    return this.ctx.storage.setAlarm(due);
   }
 }
 

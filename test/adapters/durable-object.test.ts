@@ -170,6 +170,44 @@ describe("durable-object: waiters inside the object", () => {
     await lease.release();
   }, 30_000);
 
+  test("an alarm that fires before the holder's expiry re-arms: an extended holder that dies still hands over at its new expiry", async () => {
+    const k = key("rearm");
+    const rtt = await roundTrip(k);
+    const token = newToken();
+    const first = await adapter.acquire({ key: k, token, ttlMs: 600 });
+    if (!first.ok) throw new Error("expected a grant");
+    // The alarm set for the first expiry stays where it is; it must find the holder alive and move on.
+    const extended = await adapter.extend({ key: k, token, ttlMs: 1_800 });
+    if (!extended.ok) throw new Error("expected the extend to hold");
+    const sentAt = Date.now();
+    const granted = await adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 10_000 });
+    const tookMs = Date.now() - sentAt;
+    expect(granted).toMatchObject({ ok: true, fence: first.fence + 1 });
+    expect(Date.now()).toBeGreaterThanOrEqual(extended.expiresAt - 50);
+    expect(tookMs).toBeLessThan(1_800 + 400 + 5 * rtt);
+  }, 30_000);
+
+  test("a grant that expires before the alarm already set moves it earlier: the next waiter is not kept to the old time", async () => {
+    const k = key("earlier");
+    const rtt = await roundTrip(k);
+    const holder = newToken();
+    if (!(await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 })).ok) throw new Error("expected a grant");
+    // A short-lived waiter that dies once granted, and a patient one behind it.
+    const short = adapter.acquire({ key: k, token: newToken(), ttlMs: 800, waitMs: 10_000 });
+    await sleep(100 + rtt);
+    const patient = adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 10_000 });
+    await sleep(100 + rtt);
+    const releasedAt = Date.now();
+    expect(await adapter.release({ key: k, token: holder })).toEqual({ ok: true });
+    const dies = await short;
+    if (!dies.ok) throw new Error("expected the short waiter's grant");
+    const next = await patient;
+    expect(next).toMatchObject({ ok: true, fence: dies.fence + 1 });
+    // At the short grant's expiry, not the first holder's 30 s nor the patient waiter's deadline.
+    expect(Date.now()).toBeGreaterThanOrEqual(dies.expiresAt - 50);
+    expect(Date.now() - releasedAt).toBeLessThan(800 + 400 + 5 * rtt);
+  }, 30_000);
+
   test("waiters that give up leave the queue: the next one in line is granted, the cancelled ones never", async () => {
     const k = key("cancel");
     const holder = newToken();

@@ -29,7 +29,7 @@ describe("LockDurableObject in workerd", () => {
     expect(await locker.inspect(k)).toEqual({ held: false });
   });
 
-  test("an alarm is set at the holder's expiry, moved by extend, and removed on release", async () => {
+  test("an alarm is set at the holder's expiry, not moved later by extend (it fires early and re-arms), and removed on release", async () => {
     const k = key("alarm");
     const token = newToken();
     const grant = await adapter.acquire({ key: k, token, ttlMs: 60_000 });
@@ -37,6 +37,9 @@ describe("LockDurableObject in workerd", () => {
     expect(await alarmOf(k)).toBe(grant.expiresAt);
     const extended = await adapter.extend({ key: k, token, ttlMs: 120_000 });
     if (!extended.ok) throw new Error("expected the extend to succeed");
+    // An earlier alarm stays: moving it later would be a write on every extend and hand-off.
+    expect(await alarmOf(k)).toBe(grant.expiresAt);
+    expect(await runDurableObjectAlarm(stubFor(k))).toBe(true);
     expect(await alarmOf(k)).toBe(extended.expiresAt);
     await adapter.release({ key: k, token });
     expect(await alarmOf(k)).toBeNull();
