@@ -1,7 +1,8 @@
 /**
  * `edgelock/otel`: OpenTelemetry spans and metrics from the lock client's
- * events, through `@opentelemetry/api` (an optional peer dependency: with
- * no SDK registered its calls are no-ops).
+ * events, through `@opentelemetry/api` (an optional peer dependency). With
+ * no SDK registered an event costs two lookups and builds nothing
+ * (`./otel-sdk.ts`); an SDK registered later is picked up from its next event.
  *
  * Each operation becomes one `INTERNAL` span (`edgelock.acquire`,
  * `edgelock.extend`, `edgelock.release`, `edgelock.inspect`,
