@@ -91,8 +91,9 @@ describe("onEvent, against Upstash REST over redis-server", () => {
 
     const refused = b.events.filter((e) => e.type === "refused");
     expect(refused.map((e) => e.type === "refused" && e.reason)).toEqual(["held", "timeout"]);
-    expect(refused[1]).toMatchObject({ attempts: expect.any(Number) });
-    expect((refused[1] as { attempts: number }).attempts).toBeGreaterThanOrEqual(2);
+    // Every attempt but the last is followed by a wait; how many fit in 100 ms depends on the machine's load.
+    const waits = b.events.filter((e) => e.type === "waited").length;
+    expect(refused[1]).toMatchObject({ attempts: waits + 1 });
     expect(b.events.find((e) => e.type === "inspected")).toMatchObject({ key: k, held: true, requests: 1 });
     expect(b.events.find((e) => e.type === "force_released")).toMatchObject({
       key: k,

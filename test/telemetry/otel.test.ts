@@ -1,3 +1,4 @@
+import { metrics, trace } from "@opentelemetry/api";
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -23,8 +24,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let counter = 0;
 const key = (label: string) => `otel-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 
-/** The SDK with in-memory exporters, and lock clients reporting to it. */
-function observed(url = upstash.url) {
+/** The SDK's providers with in-memory exporters. */
+function sdk() {
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
   const reader = new PeriodicExportingMetricReader({
@@ -32,6 +33,19 @@ function observed(url = upstash.url) {
     exportIntervalMillis: 3_600_000,
   });
   const meterProvider = new MeterProvider({ readers: [reader] });
+  const metric = async (name: string) => {
+    const { resourceMetrics } = await reader.collect();
+    const found = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((m) => m.descriptor.name === name);
+    return found?.dataPoints ?? [];
+  };
+  return { spans, tracerProvider, meterProvider, metric };
+}
+
+/** The SDK with in-memory exporters, and lock clients reporting to it. */
+function observed(url = upstash.url) {
+  const { spans, tracerProvider, meterProvider, metric } = sdk();
   const onEvent = openTelemetry({ tracerProvider, meterProvider });
   const locker = () =>
     createLocker({
@@ -42,13 +56,6 @@ function observed(url = upstash.url) {
       backoff: { baseMs: 20, maxMs: 80 },
       retries: 1,
     });
-  const metric = async (name: string) => {
-    const { resourceMetrics } = await reader.collect();
-    const found = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .find((m) => m.descriptor.name === name);
-    return found?.dataPoints ?? [];
-  };
   return { spans, locker, metric };
 }
 
@@ -139,5 +146,51 @@ describe("edgelock/otel with the OpenTelemetry SDK's in-memory exporters, agains
     expect(span?.name).toBe("edgelock.inspect");
     expect(span?.status.code).toBe(2);
     expect(span?.attributes).toMatchObject({ "edgelock.requests": 2, "error.type": "backend_unavailable" });
+  }, 30_000);
+
+  test("the global SDK registered after openTelemetry() was made: nothing before, spans and metrics from then on", async () => {
+    const onEvent = openTelemetry();
+    const backgroundErrors: unknown[] = [];
+    const locker = createLocker({
+      adapter: upstashAdapter({ redis: new Redis({ url: upstash.url, token: upstash.token }) }),
+      onEvent,
+      onBackgroundError: (error) => backgroundErrors.push(error),
+    });
+    const k = key("late");
+    const { spans, tracerProvider, meterProvider, metric } = sdk();
+    try {
+      // No SDK yet: the API's no-ops; the lock works and the listener reports no failure.
+      await (await locker.acquire(k, { ttlMs: 5_000 })).release();
+      expect(await locker.tryAcquire(k, { ttlMs: 5_000 })).not.toBeNull();
+      expect(await locker.tryAcquire(k, { ttlMs: 5_000 })).toBeNull();
+      await locker.forceRelease(k);
+
+      expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
+      expect(metrics.setGlobalMeterProvider(meterProvider)).toBe(true);
+      const lease = await locker.acquire(k, { ttlMs: 5_000 });
+      await lease.release();
+      expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(["edgelock.acquire", "edgelock.release"]);
+      expect(spans.getFinishedSpans()[0]?.attributes).toMatchObject({
+        "edgelock.backend": "upstash",
+        "edgelock.lock.key": k,
+        "edgelock.lock.fence": lease.fence,
+      });
+      const waits = await metric("edgelock.lock.wait.duration");
+      expect(waits.map((point) => (point.value as { count: number }).count)).toEqual([1]);
+      expect((await metric("edgelock.lock.hold.duration"))[0]?.attributes).toEqual({
+        "edgelock.backend": "upstash",
+        "edgelock.outcome": "released",
+      });
+      expect(backgroundErrors).toEqual([]);
+    } finally {
+      trace.disable();
+      metrics.disable();
+    }
+
+    // Unregistered again: back to the no-ops, nothing more reaches the SDK.
+    await (await locker.acquire(k, { ttlMs: 5_000 })).release();
+    expect(spans.getFinishedSpans()).toHaveLength(2);
+    const after = await metric("edgelock.lock.wait.duration");
+    expect(after.map((point) => (point.value as { count: number }).count)).toEqual([1]);
   }, 30_000);
 });
