@@ -38,7 +38,7 @@ import { withSemaphorePaths } from "./semaphore-openapi.js";
 import { mountSemaphoreRoutes } from "./semaphore-routes.js";
 import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
 import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
-import { acquireWithWait, Waiters } from "./wait.js";
+import { acquireWithinCap, TOO_MANY_WAITERS, Waiters } from "./wait.js";
 import { DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_TENANT, WaiterCap } from "./waiter-cap.js";
 
 type Operation = "acquire" | "extend" | "release" | "inspect" | "break" | "value";
@@ -162,27 +162,12 @@ export function createLockService(options: LockServiceOptions): Hono {
         const request = parseAcquire(parseJson(await body(c)), limits);
         const token = request.token ?? newToken();
         const waitMs = request.waitMs ?? 0;
-        const leave = waitMs > 0 ? cap.enter(principal.namespace) : () => undefined;
-        if (!leave) {
-          return error(
-            c,
-            429,
-            { error: "too_many_waiters", message: "too many acquires are waiting; retry later or without waitMs" },
-            { "Retry-After": "1" },
-          );
-        }
-        let result: Awaited<ReturnType<typeof acquireWithWait>>;
-        try {
-          result = await waiters.run(backendKey, token, (wait) =>
-            acquireWithWait(
-              adapter,
-              { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
-              wait,
-            ),
-          );
-        } finally {
-          leave();
-        }
+        const result = await acquireWithinCap(
+          { waiters, cap, tenant: principal.namespace, waitKey: backendKey },
+          adapter,
+          { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
+        );
+        if (!result) return error(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
         if (!result.ok) {
           const retryAfterMs =
             result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));

@@ -21,7 +21,7 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
-import { acquireWithWait, type Waiters } from "./wait.js";
+import { acquireWithinCap, TOO_MANY_WAITERS, type Waiters } from "./wait.js";
 import type { WaiterCap } from "./waiter-cap.js";
 
 /** What the routes need from the service. */
@@ -99,31 +99,19 @@ export function mountSemaphoreRoutes(routes: Hono, context: SemaphoreRouteContex
         const request = parseAcquire(lockFields, limits);
         const token = request.token ?? newToken();
         const waitMs = request.waitMs ?? 0;
-        const leave = waitMs > 0 ? cap.enter(principal.namespace) : () => undefined;
-        if (!leave) {
-          return answer(
-            c,
-            429,
-            { error: "too_many_waiters", message: "too many acquires are waiting; retry later or without waitMs" },
-            { "Retry-After": "1" },
-          );
-        }
-        let result: Awaited<ReturnType<typeof acquireWithWait>>;
+        let result: Awaited<ReturnType<typeof acquireWithinCap>>;
         try {
           // Waits of a semaphore key are withdrawn apart from the lock of the same name.
-          result = await waiters.run(waitKey(backendKey), token, (wait) =>
-            acquireWithWait(
-              permitView(adapter, semaphores, limit),
-              { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
-              wait,
-            ),
+          result = await acquireWithinCap(
+            { waiters, cap, tenant: principal.namespace, waitKey: waitKey(backendKey) },
+            permitView(adapter, semaphores, limit),
+            { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
           );
         } catch (error) {
           if (error instanceof LimitMismatch) return answer(c, 409, { error: "limit_mismatch", limit: error.limit });
           throw error;
-        } finally {
-          leave();
         }
+        if (!result) return answer(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
         if (!result.ok) {
           const retryAfterMs =
             result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
