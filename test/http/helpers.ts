@@ -47,4 +47,4 @@ export function streamOf(size: number): ReadableStream<Uint8Array> {
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from "../support/timing.js";
