@@ -6,6 +6,7 @@
  * @module
  */
 import { BackendError, BackendRejectedError, type EdgelockError, fetchFailure } from "../../src/errors.js";
+import { untilAborted } from "../../src/internal/abandon.js";
 import { statusFailure } from "../../src/internal/http-failure.js";
 
 /** User name and password for etcd's token auth (`/v3/auth/authenticate`). */
@@ -137,8 +138,9 @@ export class EtcdGateway {
     if (!signal) return current;
     // A caller that gives up on a slow authentication (its timeout) lets the
     // next call start a fresh one instead of waiting on the same again.
-    return raceAbort(current, signal, () => {
+    return untilAborted(current, signal, (reason) => {
       if (this.#authToken === current && !this.#authSettled) this.#authToken = undefined;
+      return fetchFailure(reason, "authenticate with etcd");
     });
   }
 
@@ -223,25 +225,4 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbandon: () => void): Promise<T> {
-  if (signal.aborted) return Promise.reject(fetchFailure(signal.reason, "authenticate with etcd"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      onAbandon();
-      reject(fetchFailure(signal.reason, "authenticate with etcd"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
