@@ -6,16 +6,11 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import {
-  DEFAULT_MAX_WAIT_MS,
-  type ErrorBody,
-  type GrantBody,
-  type StateBody,
-  WAITED_HEADER,
-} from "../adapters/http/contract.js";
+import { DEFAULT_MAX_WAIT_MS, type ErrorBody, type StateBody } from "../adapters/http/contract.js";
 import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError } from "../src/errors.js";
 import { newToken } from "../src/token.js";
 import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
+import { acquireAnswer, grantBody, NO_STORE } from "./answers.js";
 import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
 import { conciseErrorLog } from "./error-log.js";
 import { jsonErrorLine, jsonRequestLog } from "./logging.js";
@@ -168,22 +163,7 @@ export function createLockService(options: LockServiceOptions): Hono {
           { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
         );
         if (!result) return error(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
-        if (!result.ok) {
-          const retryAfterMs =
-            result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
-          return error(
-            c,
-            409,
-            { error: "locked", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-            {
-              "Retry-After": String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000))),
-            },
-          );
-        }
-        return c.json(grantBody(key, token, result), 200, {
-          ...NO_STORE,
-          [WAITED_HEADER]: String(Math.max(0, Math.ceil(result.waitedMs ?? 0))),
-        });
+        return acquireAnswer(c, key, token, result, "locked");
       }
       case "extend": {
         const request = parseExtend(parseJson(await body(c)), limits);
@@ -245,8 +225,6 @@ export function createLockService(options: LockServiceOptions): Hono {
   return app;
 }
 
-const NO_STORE = { "Cache-Control": "no-store" } as const;
-
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
@@ -262,10 +240,6 @@ async function body(c: Context, limit?: number): Promise<string> {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
   }
-}
-
-function grantBody(key: string, token: string, grant: { fence: number; expiresAt: number; ttlMs: number }): GrantBody {
-  return { key, token, fence: grant.fence, expiresAt: Math.floor(grant.expiresAt), ttlMs: grant.ttlMs };
 }
 
 function error(c: Context, status: number, body: ErrorBody, headers: Record<string, string> = {}): Response {

@@ -6,10 +6,10 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { WAITED_HEADER } from "../adapters/http/contract.js";
 import type { SemaphoreStateBody } from "../adapters/http/semaphore-contract.js";
 import { newToken } from "../src/token.js";
 import type { LockAdapter, SemaphoreAdapter } from "../src/types.js";
+import { acquireAnswer, grantBody, NO_STORE } from "./answers.js";
 import type { Authenticator } from "./auth.js";
 import {
   type BodyLimits,
@@ -35,7 +35,6 @@ export interface SemaphoreRouteContext {
   readonly cap: WaiterCap;
 }
 
-const NO_STORE = { "Cache-Control": "no-store" } as const;
 const PREFIX = "/v1/semaphores/";
 
 /** Thrown by the wait view when the key's live permits have another limit: ends the wait at once. */
@@ -112,20 +111,7 @@ export function mountSemaphoreRoutes(routes: Hono, context: SemaphoreRouteContex
           throw error;
         }
         if (!result) return answer(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
-        if (!result.ok) {
-          const retryAfterMs =
-            result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
-          return answer(
-            c,
-            409,
-            { error: "full", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-            { "Retry-After": String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000))) },
-          );
-        }
-        return c.json(grantBody(key, token, result), 200, {
-          ...NO_STORE,
-          [WAITED_HEADER]: String(Math.max(0, Math.ceil(result.waitedMs ?? 0))),
-        });
+        return acquireAnswer(c, key, token, result, "full");
       }
       case "extend": {
         const request = parseExtend(parseJson(await body(c)), limits);
@@ -174,10 +160,6 @@ async function body(c: Context): Promise<string> {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
   }
-}
-
-function grantBody(key: string, token: string, grant: { fence: number; expiresAt: number; ttlMs: number }) {
-  return { key, token, fence: grant.fence, expiresAt: Math.floor(grant.expiresAt), ttlMs: grant.ttlMs };
 }
 
 function answer(c: Context, status: number, body: object, headers: Record<string, string> = {}): Response {
