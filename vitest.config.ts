@@ -14,7 +14,8 @@ export default defineConfig({
           include: ["test/**/*.test.ts", "src/**/*.test.ts", "adapters/**/*.test.ts", "service/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "test/workers/**"],
           testTimeout: 20_000,
-          hookTimeout: 120_000,
+          // Starting a backend (a JVM, workerd, PostgreSQL) on a loaded machine: the readiness waits allow 90 s.
+          hookTimeout: 180_000,
         },
       },
       {
@@ -24,7 +25,7 @@ export default defineConfig({
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
           testTimeout: 20_000,
-          hookTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

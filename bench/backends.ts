@@ -35,12 +35,14 @@ export const memory: Backend = {
   needs: [],
   async start() {
     const meter = new Meter();
+    // The adapter is the backend here: every contender has its own lock client on this one store.
+    const store = memoryAdapter();
     const driver = edgelockDriver({
       name: "edgelock memory",
-      backend: "in-process",
+      backend: "in-process, no I/O (the ceiling)",
       counting: "in-process",
       meter,
-      adapter: memoryAdapter(),
+      adapter: () => store,
     });
     return { drivers: [driver], stop: async () => {} };
   },
@@ -55,7 +57,7 @@ export const upstash: Backend = {
     const { upstashLockDriver } = await import("./peers/upstash-lock.js");
     const fixture = await startUpstash();
     const meter = new Meter();
-    const adapter = upstashAdapter({ url: fixture.url, token: fixture.token, fetch: meter.fetch });
+    const adapter = () => upstashAdapter({ url: fixture.url, token: fixture.token, fetch: meter.fetch });
     return {
       drivers: [
         edgelockDriver({ name: "edgelock upstash", backend: "Upstash REST", counting: "fetch", meter, adapter }),
@@ -90,7 +92,7 @@ export const dynamodb: Backend = {
       admin.destroy();
       const meter = new Meter();
       // The adapter's production defaults, margin included (1 s), as a user would run it.
-      const adapter = dynamodbAdapter({ table, region, endpoint: ddb.endpoint, credentials, fetch: meter.fetch });
+      const adapter = () => dynamodbAdapter({ table, region, endpoint: ddb.endpoint, credentials, fetch: meter.fetch });
       return {
         drivers: [
           edgelockDriver({ name: "edgelock dynamodb", backend: "DynamoDB Local", counting: "fetch", meter, adapter }),
@@ -114,12 +116,13 @@ export const azureBlob: Backend = {
     const azurite = await startAzurite();
     const meter = new Meter();
     // The container is created on first use, during the warm-up cycles.
-    const adapter = azureBlobAdapter({
-      connectionString: azurite.connectionString,
-      container: "edgelock-bench",
-      createContainer: true,
-      fetch: meter.fetch,
-    });
+    const adapter = () =>
+      azureBlobAdapter({
+        connectionString: azurite.connectionString,
+        container: "edgelock-bench",
+        createContainer: true,
+        fetch: meter.fetch,
+      });
     return {
       drivers: [edgelockDriver({ name: "edgelock azure-blob", backend: "Azurite", counting: "fetch", meter, adapter })],
       stop: () => azurite.stop(),
@@ -138,6 +141,7 @@ export const postgres: Backend = {
     try {
       await createLockTable({ sql: pg.sql() });
       const meter = new Meter();
+      let pools = 0;
       return {
         drivers: [
           edgelockDriver({
@@ -145,14 +149,15 @@ export const postgres: Backend = {
             backend: "PostgreSQL 15 ← Neon-HTTP test endpoint (neon())",
             counting: "fetch",
             meter,
-            adapter: postgresAdapter({ sql: pg.sql({ fetch: meter.fetch }) }),
+            adapter: () => postgresAdapter({ sql: pg.sql({ fetch: meter.fetch }) }),
           }),
           edgelockDriver({
             name: "edgelock postgres ws",
             backend: "PostgreSQL 15 ← ws relay (WebSocket Pool)",
             counting: "rpc",
             meter: new Meter(),
-            adapter: postgresAdapter({ pool: pg.pool({ max: 20 }) }),
+            // The shared instance (built first) may open 20 connections; each worker's own, 2.
+            adapter: () => postgresAdapter({ pool: pg.pool({ max: pools++ === 0 ? 20 : 2 }) }),
           }),
         ],
         stop: () => pg.stop(),
@@ -172,7 +177,7 @@ export const etcd: Backend = {
     const { etcdAdapter } = await import("../adapters/etcd/index.js");
     const server = await startEtcd();
     const meter = new Meter();
-    const adapter = etcdAdapter({ endpoint: server.url, fetch: meter.fetch });
+    const adapter = () => etcdAdapter({ endpoint: server.url, fetch: meter.fetch });
     return {
       drivers: [edgelockDriver({ name: "edgelock etcd", backend: "etcd 3.4", counting: "fetch", meter, adapter })],
       stop: () => server.stop(),
@@ -203,14 +208,14 @@ export const durableObject: Backend = {
           backend: "workerd (Miniflare), RPC from Node",
           counting: "rpc",
           meter: new Meter(),
-          adapter: durableObjectAdapter({ namespace: worker.namespace }),
+          adapter: () => durableObjectAdapter({ namespace: worker.namespace }),
         }),
         edgelockDriver({
           name: "edgelock http",
           backend: "Worker service → Durable Object (workerd)",
           counting: "fetch",
           meter,
-          adapter: httpAdapter({ url: worker.url.href, token, fetch: meter.fetch }),
+          adapter: () => httpAdapter({ url: worker.url.href, token, fetch: meter.fetch }),
         }),
       ],
       stop: () => worker.stop(),

@@ -21,12 +21,23 @@ export interface BenchConfig {
   readonly manyKeysConcurrency: number;
   /** acquire → release cycles per many-keys round. */
   readonly manyKeysCycles: number;
+  /** Permits of the semaphore scenario's one key (its `contenders` workers contend for them). */
+  readonly semaphoreLimit: number;
+  /** Permits granted per semaphore round. */
+  readonly permits: number;
+  /** Length of one round of the client-cost measurement, ms, and how many interleaved rounds per setting. */
+  readonly clientCost: { readonly roundMs: number; readonly rounds: number };
   /**
    * Longest time one round of a scenario may take, ms: slow backends stop
    * early (the counts actually done are reported), so the whole run stays
    * within a few minutes on a loaded machine.
    */
-  readonly roundBudgetMs: { readonly uncontended: number; readonly contention: number; readonly manyKeys: number };
+  readonly roundBudgetMs: {
+    readonly uncontended: number;
+    readonly contention: number;
+    readonly manyKeys: number;
+    readonly semaphore: number;
+  };
   /**
    * Overrides edgelock's polling backoff (`BENCH_BACKOFF=baseMs,maxMs`), to
    * see what a different setting does to contention; default: the lock
@@ -49,9 +60,12 @@ export const config: BenchConfig = {
   manyKeys: 64,
   manyKeysConcurrency: 16,
   manyKeysCycles: quick ? 128 : 640,
+  semaphoreLimit: 4,
+  permits: quick ? 64 : 320,
+  clientCost: quick ? { roundMs: 60, rounds: 9 } : { roundMs: 150, rounds: 21 },
   roundBudgetMs: quick
-    ? { uncontended: 800, contention: 800, manyKeys: 500 }
-    : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500 },
+    ? { uncontended: 800, contention: 800, manyKeys: 500, semaphore: 800 }
+    : { uncontended: 3_000, contention: 3_000, manyKeys: 1_500, semaphore: 3_000 },
   backoff: parseBackoff(process.env.BENCH_BACKOFF),
   ttlMs: 20_000,
   waitMs: 60_000,

@@ -5,7 +5,7 @@
  * to the adapter (or to the peer's SDK), or, for adapters that speak RPC
  * (the Durable Object stub), the adapter boundary itself.
  */
-import type { LockAdapter } from "../src/types.js";
+import type { LockAdapter, SemaphoreAdapter } from "../src/types.js";
 
 /** Counts requests; `fetch` is the wrapper to inject. */
 export class Meter {
@@ -33,7 +33,18 @@ export class Meter {
       extend: (request) => count(() => adapter.extend(request)),
       release: (request) => count(() => adapter.release(request)),
       inspect: (key, options) => count(() => adapter.inspect(key, options)),
+      ...(adapter.semaphores ? { semaphores: this.#wrapSemaphores(adapter.semaphores, count) } : {}),
       ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
+    };
+  }
+
+  #wrapSemaphores(semaphores: SemaphoreAdapter, count: <T>(call: () => Promise<T>) => Promise<T>): SemaphoreAdapter {
+    return {
+      capabilities: semaphores.capabilities,
+      acquire: (request) => count(() => semaphores.acquire(request)),
+      extend: (request) => count(() => semaphores.extend(request)),
+      release: (request) => count(() => semaphores.release(request)),
+      inspect: (key, options) => count(() => semaphores.inspect(key, options)),
     };
   }
 }

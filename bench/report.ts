@@ -3,9 +3,11 @@
  * docs/bench.md as they are).
  */
 import type { BundleSize } from "./bundle-size.js";
+import type { ClientCostRow } from "./client-cost.js";
 import type { LockDriver } from "./driver.js";
 import type { ContentionResult } from "./scenarios/contention.js";
 import type { ManyKeysResult } from "./scenarios/many-keys.js";
+import type { SemaphoreResult } from "./scenarios/semaphore.js";
 import type { UncontendedResult } from "./scenarios/uncontended.js";
 import type { WorkerSize } from "./worker-size.js";
 
@@ -14,8 +16,13 @@ export interface DriverResult {
   readonly backend: string;
   readonly counting: LockDriver["counting"];
   readonly uncontended: UncontendedResult;
+  /** Every worker on its own instance (the fair run). */
   readonly contention: ContentionResult;
   readonly manyKeys: ManyKeysResult;
+  /** All workers on one instance. */
+  readonly shared: { readonly contention: ContentionResult; readonly manyKeys: ManyKeysResult };
+  /** Own instances; absent where the library has no semaphores. */
+  readonly semaphore?: SemaphoreResult | undefined;
 }
 
 /** edgelock row name → peer row name, compared on the same backend. */
@@ -99,6 +106,8 @@ export function ratioTable(results: readonly DriverResult[], pairs: readonly Pee
       ratio(a.contention.requestsPerAcquisition, b.contention.requestsPerAcquisition),
       ratio(a.contention.waitP99, b.contention.waitP99),
       ratio(a.manyKeys.cyclesPerSecond, b.manyKeys.cyclesPerSecond),
+      ratio(a.shared.contention.handoffsPerSecond, b.shared.contention.handoffsPerSecond),
+      ratio(a.shared.manyKeys.cyclesPerSecond, b.shared.manyKeys.cyclesPerSecond),
     ]);
   }
   return table(
@@ -112,8 +121,88 @@ export function ratioTable(results: readonly DriverResult[], pairs: readonly Pee
       "contended req / acq",
       "wait p99",
       "many keys cycles/s ↑",
+      "shared instance: hand-offs/s ↑",
+      "shared instance: many keys cycles/s ↑",
     ],
     rows,
+  );
+}
+
+const pair = (own: string, shared: string) => `${own} · ${shared}`;
+
+/** The fair run (own instance per worker) next to the shared-instance run, and each row against the in-process ceiling. */
+export function sharingTable(results: readonly DriverResult[], ceiling: string): string {
+  const top = results.find((r) => r.name === ceiling)?.contention.handoffsPerSecond ?? Number.NaN;
+  return table(
+    [
+      "library · backend",
+      "hand-offs/s own · shared",
+      "of the in-process ceiling (own)",
+      "req / acquisition own · shared",
+      "wait p99 ms own · shared",
+      "many keys cycles/s own · shared",
+      "many keys req / cycle own · shared",
+    ],
+    results.map((r) => {
+      const [own, shared] = [r, r.shared];
+      const fraction = own.contention.handoffsPerSecond / top;
+      return [
+        `${r.name} · ${r.backend}`,
+        pair(rate(own.contention.handoffsPerSecond), rate(shared.contention.handoffsPerSecond)),
+        Number.isFinite(fraction) ? `${(fraction * 100).toFixed(0)} %` : "–",
+        pair(own.contention.requestsPerAcquisition.toFixed(2), shared.contention.requestsPerAcquisition.toFixed(2)),
+        pair(ms(own.contention.waitP99), ms(shared.contention.waitP99)),
+        pair(rate(own.manyKeys.cyclesPerSecond), rate(shared.manyKeys.cyclesPerSecond)),
+        pair(own.manyKeys.requestsPerCycle.toFixed(2), shared.manyKeys.requestsPerCycle.toFixed(2)),
+      ];
+    }),
+  );
+}
+
+/** Semaphore permits per second next to the lock's hand-offs on the same backend, same workers. */
+export function semaphoreTable(results: readonly DriverResult[], limit: number): string {
+  const rows: string[][] = [];
+  for (const r of results) {
+    const s = r.semaphore;
+    if (!s) continue;
+    rows.push([
+      `${r.name} · ${r.backend}`,
+      rate(r.contention.handoffsPerSecond),
+      r.contention.requestsPerAcquisition.toFixed(2),
+      rate(s.permitsPerSecond),
+      s.requestsPerPermit.toFixed(2),
+      `${ms(s.waitP50)} / ${ms(s.waitP99)}`,
+      ratio(s.permitsPerSecond, r.contention.handoffsPerSecond),
+      `${r.contention.acquisitions} / ${s.permits}`,
+    ]);
+  }
+  return table(
+    [
+      "library · backend",
+      "lock hand-offs/s",
+      "lock req / acquisition",
+      `permits/s (limit ${limit})`,
+      "req / permit",
+      "permit wait p50 / p99 ms",
+      "permits ÷ hand-offs",
+      "samples (acquisitions / permits)",
+    ],
+    rows,
+  );
+}
+
+/** The lock client's CPU cost per telemetry setting (memory adapter, no I/O). */
+export function clientCostTable(rows: readonly ClientCostRow[]): string {
+  const off = rows[0]?.median ?? Number.NaN;
+  return table(
+    ["telemetry", "cycles/s (median round)", "µs / cycle", "range of rounds, cycles/s", "vs off"],
+    rows.map((row) => [
+      row.mode,
+      row.median.toFixed(0),
+      (1e6 / row.median).toFixed(2),
+      `${row.min.toFixed(0)}–${row.max.toFixed(0)}`,
+      ratio(row.median, off),
+    ]),
   );
 }
 

@@ -8,14 +8,32 @@ import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../src/errors.js";
 import { parseDuration } from "./durations.js";
 
-export const COMMANDS = ["run", "inspect", "acquire", "extend", "release", "break"] as const;
+export const COMMANDS = [
+  "run",
+  "inspect",
+  "acquire",
+  "extend",
+  "release",
+  "break",
+  "sem run",
+  "sem inspect",
+  "sem acquire",
+  "sem extend",
+  "sem release",
+  "elect run",
+  "elect leader",
+  "elect observe",
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
+
+/** Command groups, as the library has them: `locker.semaphore(key)`, `locker.election(key)`. */
+const GROUPS = ["sem", "elect"] as const;
 
 /** Everything a command may read; absent flags are undefined. */
 export interface Parsed {
   readonly command: CommandName;
   readonly key: string;
-  /** `run`: the command and its arguments, after `--`. */
+  /** `run`, `sem run`, `elect run`: the command and its arguments, after `--`. */
   readonly argv: readonly string[];
   readonly json: boolean;
   readonly verbose: boolean;
@@ -30,6 +48,12 @@ export interface Parsed {
   readonly killAfterMs: number | undefined;
   readonly owner: string | undefined;
   readonly fence: number | undefined;
+  /** `sem …`: permits allowed at once. */
+  readonly limit: number | undefined;
+  /** `elect run`: the identity `elect leader` shows. */
+  readonly identity: string | undefined;
+  /** `elect observe`: poll interval. */
+  readonly intervalMs: number | undefined;
 }
 
 const COMMON = {
@@ -49,6 +73,14 @@ const PER_COMMAND: Record<CommandName, readonly string[]> = {
   inspect: [],
   release: [],
   break: ["fence"],
+  "sem run": ["limit", "ttl", "wait", "owner", "kill-after"],
+  "sem inspect": ["limit"],
+  "sem acquire": ["limit", "ttl", "wait", "owner"],
+  "sem extend": ["ttl"],
+  "sem release": [],
+  "elect run": ["ttl", "wait", "id", "kill-after"],
+  "elect leader": [],
+  "elect observe": ["interval"],
 };
 
 const EXTRA = {
@@ -57,6 +89,9 @@ const EXTRA = {
   owner: { type: "string" },
   "kill-after": { type: "string" },
   fence: { type: "string" },
+  limit: { type: "string" },
+  id: { type: "string" },
+  interval: { type: "string" },
 } as const;
 
 /** `--help` anywhere (or no command): show the help instead. */
@@ -66,11 +101,18 @@ export function wantsHelp(args: readonly string[]): boolean {
 }
 
 export function parseCommandLine(args: readonly string[]): Parsed {
-  const [name, ...rest] = args;
+  const grouped = GROUPS.includes(args[0] as (typeof GROUPS)[number]);
+  if (grouped && (args[1] === undefined || args[1].startsWith("-"))) {
+    const verbs = COMMANDS.filter((c) => c.startsWith(`${args[0]} `)).map((c) => c.split(" ")[1]);
+    throw new InvalidArgumentError(`${args[0]} needs a subcommand: ${verbs.join(", ")}`);
+  }
+  const name = grouped ? `${args[0]} ${args[1]}` : args[0];
+  const rest = args.slice(grouped ? 2 : 1);
   if (!COMMANDS.includes(name as CommandName)) {
     throw new InvalidArgumentError(`unknown command ${JSON.stringify(name)}: use one of ${COMMANDS.join(", ")}`);
   }
   const command = name as CommandName;
+  const runs = command.endsWith("run");
   const split = rest.indexOf("--");
   const own = split === -1 ? rest : rest.slice(0, split);
   const argv = split === -1 ? [] : rest.slice(split + 1);
@@ -87,15 +129,17 @@ export function parseCommandLine(args: readonly string[]): Parsed {
   const [key, ...unexpected] = parsed.positionals;
   if (key === undefined) throw new InvalidArgumentError(`${command} needs a key: edgelock ${command} <key>`);
   if (unexpected.length > 0) {
-    const hint = command === "run" ? " (put the command after --)" : "";
+    const hint = runs ? " (put the command after --)" : "";
     throw new InvalidArgumentError(`${command}: unexpected ${JSON.stringify(unexpected.join(" "))}${hint}`);
   }
-  if (command === "run" && argv.length === 0) {
-    throw new InvalidArgumentError("run needs a command after --: edgelock run <key> -- <command> [args…]");
+  if (runs && argv.length === 0) {
+    throw new InvalidArgumentError(
+      `${command} needs a command after --: edgelock ${command} <key> -- <command> [args…]`,
+    );
   }
-  if (command !== "run" && split !== -1) throw new InvalidArgumentError(`${command} takes no command after --`);
+  if (!runs && split !== -1) throw new InvalidArgumentError(`${command} takes no command after --`);
   // release and extend need the lease's token; the service's comes from --service-token there.
-  const leaseTokenCommand = command === "release" || command === "extend";
+  const leaseTokenCommand = command.endsWith("release") || command.endsWith("extend");
   const leaseToken = leaseTokenCommand ? text("token") : undefined;
   if (leaseTokenCommand && leaseToken === undefined) {
     throw new InvalidArgumentError(`${command} needs the lease's --token (acquire prints it)`);
@@ -109,6 +153,22 @@ export function parseCommandLine(args: readonly string[]): Parsed {
   if (fenceText !== undefined && (!/^\d+$/.test(fenceText) || !Number.isSafeInteger(fence) || fence === 0)) {
     throw new InvalidArgumentError(`--fence must be a positive whole number, got ${JSON.stringify(fenceText)}`);
   }
+  const limitText = text("limit");
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limitText !== undefined && (!/^\d+$/.test(limitText) || !Number.isSafeInteger(limit) || limit === 0)) {
+    throw new InvalidArgumentError(`--limit must be a positive whole number, got ${JSON.stringify(limitText)}`);
+  }
+  // A permit's holders must agree on the limit: guessing one would be wrong.
+  if (limit === undefined && (command === "sem run" || command === "sem acquire")) {
+    throw new InvalidArgumentError(`${command} needs --limit N (permits allowed at once, the same for every holder)`);
+  }
+  const waitMs = duration("wait");
+  // Campaigning gives up after --wait; 0 would give up before the first try.
+  if (command === "elect run" && waitMs === 0) {
+    throw new InvalidArgumentError("elect run --wait must be longer than 0 (leave it out to campaign until elected)");
+  }
+  const intervalMs = duration("interval");
+  if (intervalMs === 0) throw new InvalidArgumentError("--interval must be longer than 0");
   return {
     command,
     key,
@@ -120,10 +180,13 @@ export function parseCommandLine(args: readonly string[]): Parsed {
     serviceToken: text("service-token") ?? (leaseTokenCommand ? undefined : text("token")),
     leaseToken,
     ttlMs: duration("ttl"),
-    waitMs: duration("wait"),
+    waitMs,
     killAfterMs: duration("kill-after"),
     // Who holds it, for inspect: this host and process unless --owner says otherwise.
     owner: text("owner") ?? `edgelock ${command} on ${hostname()}, pid ${process.pid}`,
     fence,
+    limit,
+    identity: text("id") ?? `${hostname()} pid ${process.pid}`,
+    intervalMs,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The `edgelock` command line: `run` a command under a lock, `inspect`,
- * `acquire`, `extend`, `release` and `break` locks, on the backend the
- * environment names or on a deployed lock service. Node-only. See
- * docs/cli.md.
+ * `acquire`, `extend`, `release` and `break` locks, the same under a
+ * semaphore's permit (`sem …`), and leader election (`elect …`), on the
+ * backend the environment names or on a deployed lock service. Node-only.
+ * See docs/cli.md.
  *
  * @module
  */
@@ -17,11 +18,13 @@ import {
   extendCommand,
   inspectCommand,
   releaseCommand,
+  semaphoreInspectCommand,
 } from "./commands.js";
+import { electLeaderCommand, electObserveCommand, electRunCommand } from "./election-commands.js";
 import { EXIT } from "./exit-codes.js";
 import { HELP } from "./help.js";
 import { Output } from "./output.js";
-import { runCommand } from "./run.js";
+import { runCommand, semaphoreRunCommand } from "./run.js";
 
 /** Run the command line `args` (without `node` and the script); resolves to the exit code. */
 export async function main(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -72,5 +75,21 @@ function dispatch(ctx: Context, parsed: Parsed): Promise<number> {
       return releaseCommand(ctx, parsed);
     case "break":
       return breakCommand(ctx, parsed);
+    case "sem run":
+      return semaphoreRunCommand(ctx.locker, parsed, ctx.out);
+    case "sem inspect":
+      return semaphoreInspectCommand(ctx, parsed);
+    case "sem acquire":
+      return acquireCommand(ctx, parsed);
+    case "sem extend":
+      return extendCommand(ctx, parsed);
+    case "sem release":
+      return releaseCommand(ctx, parsed);
+    case "elect run":
+      return electRunCommand(ctx, parsed);
+    case "elect leader":
+      return electLeaderCommand(ctx, parsed);
+    case "elect observe":
+      return electObserveCommand(ctx, parsed);
   }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: the lock service as the real Worker with its Durable Object,
 // in local workerd through `wrangler dev` (offline), state kept on disk under
-// .wrangler/state across restarts.
+// .wrangler/state across restarts. A small Node front (dev-front.mjs) serves
+// PORT and forwards to wrangler dev on a private loopback port, so that the
+// Worker learns when a waiting client disconnects (local workerd cannot).
 //
 // Environment: PORT (default 8787), EDGELOCK_API_TOKENS (default the dev
 // token "dev-token", unless .dev.vars sets it), EDGELOCK_MAX_WAIT_MS,
@@ -9,10 +11,12 @@
 // EDGELOCK_MAX_WAITERS_PER_TENANT (passed through when set), EDGELOCK_STATE_DIR
 // (default .wrangler/state), EDGELOCK_HOST (default 127.0.0.1).
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startDevFront } from "./dev-front.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_TOKEN = "dev-token";
@@ -36,16 +40,24 @@ for (const name of [
   if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
 }
 
+// Only the front, in this process, knows it: the Worker trusts the front's headers with it alone.
+const frontSecret = randomBytes(24).toString("base64url");
+vars.push(`EDGELOCK_DEV_FRONT_SECRET:${frontSecret}`);
+
+/** Any free loopback port. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
 // wrangler's inspector defaults to 9229, which another dev server or a
 // debugger may hold: take any free loopback port instead.
-const inspectorPort = await new Promise((resolve, reject) => {
-  const server = createServer();
-  server.on("error", reject);
-  server.listen(0, "127.0.0.1", () => {
-    const { port: free } = server.address();
-    server.close(() => resolve(free));
-  });
-});
+const inspectorPort = await freePort();
+const workerPort = await freePort();
 
 const args = [
   "dev",
@@ -53,9 +65,9 @@ const args = [
   "--config",
   join(root, "wrangler.toml"),
   "--ip",
-  host,
+  "127.0.0.1",
   "--port",
-  String(port),
+  String(workerPort),
   "--inspector-port",
   String(inspectorPort),
   "--persist-to",
@@ -66,6 +78,14 @@ const args = [
 
 if (!process.env.EDGELOCK_API_TOKENS && !devVarsSetsTokens) {
   console.log(`edgelock: dev token "${DEV_TOKEN}" (set EDGELOCK_API_TOKENS to choose your own)`);
+}
+
+let front;
+try {
+  front = await startDevFront({ host, port: Number(port), upstreamPort: workerPort, secret: frontSecret });
+} catch (error) {
+  console.error(`edgelock: cannot listen on ${host}:${port}:`, error.message);
+  process.exit(1);
 }
 
 // wrangler's own binary, not npx: no wrapper process left behind to stop.
@@ -79,7 +99,10 @@ const child = spawn(wrangler, args, {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => child.kill(signal));
 }
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+child.on("exit", (code, signal) => {
+  front.close();
+  process.exit(code ?? (signal ? 128 : 1));
+});
 child.on("error", (error) => {
   console.error(`edgelock: could not run ${wrangler}:`, error.message);
   process.exit(1);

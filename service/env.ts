@@ -40,6 +40,8 @@ export const EDGELOCK_MAX_WAITERS_PER_TENANT = "EDGELOCK_MAX_WAITERS_PER_TENANT"
 export const EDGELOCK_MAX_KEY_BYTES = "EDGELOCK_MAX_KEY_BYTES";
 /** Path prefix the service is mounted under (e.g. `/api` behind Azure Functions' default route prefix). */
 export const EDGELOCK_BASE_PATH = "EDGELOCK_BASE_PATH";
+/** Secret `npm start` shares with its front (`service/platforms/dev-front.ts`); unset anywhere else. */
+export const EDGELOCK_DEV_FRONT_SECRET = "EDGELOCK_DEV_FRONT_SECRET";
 /** DynamoDB table of the Lambda entry and of the Node entry with `EDGELOCK_BACKEND=dynamodb`. */
 export const EDGELOCK_DYNAMODB_TABLE = "EDGELOCK_DYNAMODB_TABLE";
 /** DynamoDB endpoint override (DynamoDB Local); default: the region's public endpoint. */

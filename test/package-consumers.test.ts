@@ -100,51 +100,77 @@ export const locker = m0.createLocker({ adapter: m0.memoryAdapter() });
 `;
 }
 
+// Each case runs tsc on a consumer project: seconds when idle, minutes on a machine whose cores are all busy.
+// The limit bounds nothing the package promises; it only stops a hung compiler.
+const CONSUMER_TIMEOUT_MS = 300_000;
+
 const nodeLib = { lib: ["es2022", "esnext.disposable", "dom"], types: ["node"] };
 
 describe("the packed tarball type-checks in a fresh consumer", () => {
-  test("node10 (module commonjs), through typesVersions", () => {
-    const dir = consumer("node10", "commonjs", { module: "commonjs", moduleResolution: "node10", ...nodeLib });
-    writeFileSync(join(dir, "index.ts"), esmSource());
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+  test(
+    "node10 (module commonjs), through typesVersions",
+    () => {
+      const dir = consumer("node10", "commonjs", { module: "commonjs", moduleResolution: "node10", ...nodeLib });
+      writeFileSync(join(dir, "index.ts"), esmSource());
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("node16, ESM", () => {
-    const dir = consumer("node16-esm", "module", { module: "node16", moduleResolution: "node16", ...nodeLib });
-    writeFileSync(join(dir, "index.ts"), esmSource());
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+  test(
+    "node16, ESM",
+    () => {
+      const dir = consumer("node16-esm", "module", { module: "node16", moduleResolution: "node16", ...nodeLib });
+      writeFileSync(join(dir, "index.ts"), esmSource());
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("node20 (TypeScript's model of Node 20.19+), a CommonJS .cts file requiring every subpath", () => {
-    const dir = consumer("node20-cjs", "commonjs", { module: "node20", moduleResolution: "node16", ...nodeLib });
-    writeFileSync(join(dir, "index.cts"), cjsSource());
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+  test(
+    "node20 (TypeScript's model of Node 20.19+), a CommonJS .cts file requiring every subpath",
+    () => {
+      const dir = consumer("node20-cjs", "commonjs", { module: "node20", moduleResolution: "node16", ...nodeLib });
+      writeFileSync(join(dir, "index.cts"), cjsSource());
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("nodenext, ESM and a .cts file side by side", () => {
-    const dir = consumer("nodenext", "module", { module: "nodenext", moduleResolution: "nodenext", ...nodeLib });
-    writeFileSync(join(dir, "index.ts"), esmSource());
-    writeFileSync(join(dir, "legacy.cts"), cjsSource());
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+  test(
+    "nodenext, ESM and a .cts file side by side",
+    () => {
+      const dir = consumer("nodenext", "module", { module: "nodenext", moduleResolution: "nodenext", ...nodeLib });
+      writeFileSync(join(dir, "index.ts"), esmSource());
+      writeFileSync(join(dir, "legacy.cts"), cjsSource());
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("bundler", () => {
-    const dir = consumer("bundler", "module", { module: "preserve", moduleResolution: "bundler", ...nodeLib });
-    writeFileSync(join(dir, "index.ts"), esmSource());
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+  test(
+    "bundler",
+    () => {
+      const dir = consumer("bundler", "module", { module: "preserve", moduleResolution: "bundler", ...nodeLib });
+      writeFileSync(join(dir, "index.ts"), esmSource());
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("a Worker with lib es2021 plus esnext.disposable and workers-types, skipLibCheck false", () => {
-    const dir = consumer("worker", "module", {
-      module: "esnext",
-      moduleResolution: "bundler",
-      lib: ["es2021", "esnext.disposable"],
-      types: ["@cloudflare/workers-types"],
-    });
-    const paths = ["edgelock", "edgelock/durable-object", "edgelock/http", ...workersOnly];
-    writeFileSync(
-      join(dir, "index.ts"),
-      `${paths.map((path, i) => `import * as m${i} from "${path}";`).join("\n")}
+  test(
+    "a Worker with lib es2021 plus esnext.disposable and workers-types, skipLibCheck false",
+    () => {
+      const dir = consumer("worker", "module", {
+        module: "esnext",
+        moduleResolution: "bundler",
+        lib: ["es2021", "esnext.disposable"],
+        types: ["@cloudflare/workers-types"],
+      });
+      const paths = ["edgelock", "edgelock/durable-object", "edgelock/http", ...workersOnly];
+      writeFileSync(
+        join(dir, "index.ts"),
+        `${paths.map((path, i) => `import * as m${i} from "${path}";`).join("\n")}
 import { createLocker, memoryAdapter } from "edgelock";
 export const all = [${paths.map((_, i) => `m${i}`).join(", ")}];
 export async function run(): Promise<void> {
@@ -152,28 +178,34 @@ export async function run(): Promise<void> {
   void lease;
 }
 `,
-    );
-    expect(typeCheck(dir)).toBe("");
-  }, 120_000);
+      );
+      expect(typeCheck(dir)).toBe("");
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
-  test("arethetypeswrong finds nothing but the ESM-only note, and publint is clean", () => {
-    // cjs-resolves-to-esm is what an ESM-only package is: node16 CommonJS can
-    // only import() it, node20/nodenext and Node >= 20.19 require() it.
-    const bin = join(repo, "node_modules", ".bin");
-    const attw = execFileSync(
-      join(bin, "attw"),
-      [tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "json"],
-      {
-        cwd: root,
-        encoding: "utf8",
-      },
-    );
-    // The JSON lists ignored problems too; the command exits non-zero on any other.
-    const problems = (JSON.parse(attw).analysis.problems as { kind: string }[]).map((problem) => problem.kind);
-    expect(problems.filter((kind) => kind !== "CJSResolvesToESM")).toEqual([]);
-    const publint = execFileSync(join(bin, "publint"), ["run", tarball, "--strict"], { cwd: root, encoding: "utf8" });
-    expect(publint).toMatch(/All good/);
-  }, 120_000);
+  test(
+    "arethetypeswrong finds nothing but the ESM-only note, and publint is clean",
+    () => {
+      // cjs-resolves-to-esm is what an ESM-only package is: node16 CommonJS can
+      // only import() it, node20/nodenext and Node >= 20.19 require() it.
+      const bin = join(repo, "node_modules", ".bin");
+      const attw = execFileSync(
+        join(bin, "attw"),
+        [tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "json"],
+        {
+          cwd: root,
+          encoding: "utf8",
+        },
+      );
+      // The JSON lists ignored problems too; the command exits non-zero on any other.
+      const problems = (JSON.parse(attw).analysis.problems as { kind: string }[]).map((problem) => problem.kind);
+      expect(problems.filter((kind) => kind !== "CJSResolvesToESM")).toEqual([]);
+      const publint = execFileSync(join(bin, "publint"), ["run", tarball, "--strict"], { cwd: root, encoding: "utf8" });
+      expect(publint).toMatch(/All good/);
+    },
+    CONSUMER_TIMEOUT_MS,
+  );
 
   test("every exported subpath is covered", () => {
     expect([...subpaths, ...workersOnly].sort()).toEqual([...allSubpaths].sort());

@@ -32,7 +32,8 @@ import {
   writeTxn,
 } from "./guarded-value.js";
 import { KnownFences } from "./known-fences.js";
-import { type GrantedLease, grantLease, keepLeaseAlive, leaseTimeToLive, MAX_TTL_MS } from "./leases.js";
+import { grantLease, leaseTimeToLive, MAX_TTL_MS } from "./leases.js";
+import { etcdSemaphores } from "./semaphores.js";
 import { SpareLeases } from "./spare-leases.js";
 import {
   acquiredFence,
@@ -49,6 +50,7 @@ import {
 
 export { ETCD_MAX_VALUE_BYTES } from "./guarded-value.js";
 export { leaseSeconds } from "./leases.js";
+export { ETCD_SEMAPHORE_MAX_LIMIT } from "./semaphores.js";
 
 /** Key prefix used when none is named. */
 export const ETCD_DEFAULT_PREFIX = "edgelock/";
@@ -74,7 +76,8 @@ export interface EtcdAdapterOptions {
  * with it the lock); the fence is the lock key's create revision, which
  * etcd's cluster-wide revision counter makes strictly increasing per key and
  * never resets. Acquire and extend are a lease grant and one transaction;
- * release is one transaction; inspect a read and a lease lookup.
+ * release is one transaction; inspect a read and a lease lookup. Semaphores
+ * (`semaphores.ts`) keep each permit on its own lease the same way.
  *
  * @example
  * ```ts
@@ -98,12 +101,6 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
   const spares = new SpareLeases();
   const fences = new KnownFences();
-  /** The token's spare lease renewed, if it is still alive; else a new lease. */
-  const leaseFor = async (token: string, ttlMs: number, signal?: AbortSignal): Promise<GrantedLease> => {
-    const spare = spares.take(token, ttlMs);
-    const renewed = spare && (await keepLeaseAlive(gateway, spare.id, signal));
-    return spare && renewed ? { id: spare.id, ttlMs: renewed } : grantLease(gateway, ttlMs, signal);
-  };
   const txn = (body: unknown, what: string, mutating: boolean, signal: AbortSignal | undefined) =>
     gateway.call<TxnAnswer>({ path: "/v3/kv/txn", body, signal, what, mutating });
 
@@ -125,10 +122,11 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
   return {
     capabilities,
+    semaphores: etcdSemaphores(gateway, prefix),
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const sentAt = Date.now();
-      const lease = await leaseFor(token, ttlMs, signal);
+      const lease = await spares.leaseFor(gateway, token, ttlMs, signal);
       const keys = lockKeys(prefix, key);
       const fence = acquiredFence(await txn(acquireTxn(keys, token, owner ?? "", lease.id), "acquire", true, signal));
       if (fence === undefined) {

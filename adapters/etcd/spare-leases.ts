@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type GrantedLease, leaseSeconds } from "./leases.js";
+import type { EtcdGateway } from "./gateway.js";
+import { type GrantedLease, grantLease, keepLeaseAlive, leaseSeconds } from "./leases.js";
 
 interface Spare {
   readonly lease: GrantedLease;
@@ -37,5 +38,12 @@ export class SpareLeases {
     if (spare === undefined) return undefined;
     this.#byToken.delete(token);
     return spare.seconds === leaseSeconds(ttlMs) && spare.until > Date.now() ? spare.lease : undefined;
+  }
+
+  /** The token's spare lease renewed, if it is still alive; else a new lease. */
+  async leaseFor(gateway: EtcdGateway, token: string, ttlMs: number, signal?: AbortSignal): Promise<GrantedLease> {
+    const spare = this.take(token, ttlMs);
+    const renewed = spare && (await keepLeaseAlive(gateway, spare.id, signal));
+    return spare && renewed ? { id: spare.id, ttlMs: renewed } : grantLease(gateway, ttlMs, signal);
   }
 }

@@ -7,7 +7,7 @@
  */
 import { Lock } from "@upstash/lock";
 import { Redis } from "@upstash/redis";
-import type { Held, LockDriver } from "../driver.js";
+import type { Contender, Held, LockDriver } from "../driver.js";
 import { type Meter, withGlobalFetch } from "../measure.js";
 
 /** `@upstash/lock`'s default delay between attempts, ms. */
@@ -16,21 +16,34 @@ const RETRY_DELAY_MS = 100;
 type LockRedis = ConstructorParameters<typeof Lock>[0]["redis"];
 
 export function upstashLockDriver(options: { url: string; token: string; meter: Meter }): LockDriver {
-  // @upstash/lock's types name the CommonJS build of Redis; the instance is the same class at runtime.
-  const redis = new Redis({ url: options.url, token: options.token, enableTelemetry: false }) as unknown as LockRedis;
   const prefix = `peer-${Math.random().toString(36).slice(2, 8)}:`;
 
-  const take = async (key: string, ttlMs: number, attempts: number, delay: number): Promise<Held | null> => {
-    const lock = new Lock({ id: prefix + key, redis, lease: ttlMs });
-    if (!(await lock.acquire({ lease: ttlMs, retry: { attempts, delay } }))) return null;
+  // Each contender its own `Redis` client (its own auto-pipeline), as each process has.
+  const contender = (): Contender => {
+    // @upstash/lock's types name the CommonJS build of Redis; the instance is the same class at runtime.
+    const redis = new Redis({ url: options.url, token: options.token, enableTelemetry: false }) as unknown as LockRedis;
+    const take = async (key: string, ttlMs: number, attempts: number, delay: number): Promise<Held | null> => {
+      const lock = new Lock({ id: prefix + key, redis, lease: ttlMs });
+      if (!(await lock.acquire({ lease: ttlMs, retry: { attempts, delay } }))) return null;
+      return {
+        async extend(ttl) {
+          // Its extend adds `ttl` to the remaining TTL (whole seconds only).
+          if (!(await lock.extend(ttl))) throw new Error(`@upstash/lock: extend of ${key} refused`);
+        },
+        async release() {
+          if (!(await lock.release())) throw new Error(`@upstash/lock: release of ${key} refused`);
+        },
+      };
+    };
     return {
-      async extend(ttl) {
-        // Its extend adds `ttl` to the remaining TTL (whole seconds only).
-        if (!(await lock.extend(ttl))) throw new Error(`@upstash/lock: extend of ${key} refused`);
+      // A single attempt still sleeps `delay` after a refusal; 0 keeps a miss cheap.
+      tryAcquire: (key, ttlMs) => take(key, ttlMs, 1, 0),
+      async acquire(key, ttlMs, waitMs) {
+        const held = await take(key, ttlMs, Math.ceil(waitMs / RETRY_DELAY_MS) + 1, RETRY_DELAY_MS);
+        if (!held) throw new Error(`@upstash/lock: ${key} still held after ${waitMs} ms`);
+        return held;
       },
-      async release() {
-        if (!(await lock.release())) throw new Error(`@upstash/lock: release of ${key} refused`);
-      },
+      async close() {},
     };
   };
 
@@ -39,13 +52,9 @@ export function upstashLockDriver(options: { url: string; token: string; meter: 
     backend: "Upstash REST",
     counting: "fetch",
     meter: options.meter,
-    // A single attempt still sleeps `delay` after a refusal; 0 keeps a miss cheap.
-    tryAcquire: (key, ttlMs) => take(key, ttlMs, 1, 0),
-    async acquire(key, ttlMs, waitMs) {
-      const held = await take(key, ttlMs, Math.ceil(waitMs / RETRY_DELAY_MS) + 1, RETRY_DELAY_MS);
-      if (!held) throw new Error(`@upstash/lock: ${key} still held after ${waitMs} ms`);
-      return held;
-    },
+    semaphores: false,
+    shared: contender(),
+    contender,
     // @upstash/redis calls the global fetch and takes no fetch option.
     scope: (fn) => withGlobalFetch(options.meter, fn),
     async close() {},

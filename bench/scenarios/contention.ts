@@ -2,10 +2,11 @@
  * Contention: `contenders` workers take turns on one key (acquire with
  * wait, 1–2 ms of work, release) until `handoffs` acquisitions happened.
  * What it shows: how quickly a freed lock reaches the next waiter, and how
- * many backend requests waiting costs.
+ * many backend requests waiting costs. Worker `i` uses `workers[i]`: its
+ * own instance (the fair run) or the same one for all (the shared run).
  */
 import type { BenchConfig } from "../config.js";
-import type { LockDriver } from "../driver.js";
+import type { Contender, LockDriver } from "../driver.js";
 import { median, now, percentile, sleep } from "../measure.js";
 
 export interface ContentionResult {
@@ -44,11 +45,11 @@ export class ContentionSamples {
 
 export async function contentionRound(
   driver: LockDriver,
+  workers: readonly Contender[],
   config: BenchConfig,
   samples: ContentionSamples,
-  round: number,
+  key: string,
 ): Promise<void> {
-  const key = `contended-${round}`;
   let acquisitions = 0;
   let inside = 0;
   const deadline = now() + config.roundBudgetMs.contention;
@@ -58,7 +59,7 @@ export async function contentionRound(
     // waiting finish.
     while (acquisitions < config.handoffs && now() < deadline) {
       const start = now();
-      const held = await driver.acquire(key, config.ttlMs, config.waitMs);
+      const held = await (workers[id] as Contender).acquire(key, config.ttlMs, config.waitMs);
       samples.waits.push(now() - start);
       acquisitions++;
       // Mutual exclusion is what is being paid for: check it.
@@ -70,6 +71,6 @@ export async function contentionRound(
   };
   const before = driver.meter.requests;
   const start = now();
-  await Promise.all(Array.from({ length: config.contenders }, (_, id) => worker(id)));
+  await Promise.all(workers.map((_, id) => worker(id)));
   samples.rounds.push({ acquisitions, seconds: (now() - start) / 1000, requests: driver.meter.requests - before });
 }

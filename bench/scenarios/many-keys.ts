@@ -2,10 +2,11 @@
  * Many keys: `manyKeysConcurrency` workers cycle through `manyKeys`
  * independent keys (acquire → release), never on the same key at once.
  * What it shows: throughput when locks do not contend, i.e. the backend's
- * and the client's per-request overhead under parallel load.
+ * and the client's per-request overhead under parallel load. Worker `w`
+ * uses `workers[w]`: its own instance (fair run) or one shared by all.
  */
 import type { BenchConfig } from "../config.js";
-import type { LockDriver } from "../driver.js";
+import type { Contender, LockDriver } from "../driver.js";
 import { median, now } from "../measure.js";
 
 export interface ManyKeysResult {
@@ -30,19 +31,25 @@ export class ManyKeysSamples {
   }
 }
 
-export async function manyKeysRound(driver: LockDriver, config: BenchConfig, samples: ManyKeysSamples): Promise<void> {
-  const perWorker = Math.ceil(config.manyKeysCycles / config.manyKeysConcurrency);
-  const keysPerWorker = config.manyKeys / config.manyKeysConcurrency;
+export async function manyKeysRound(
+  driver: LockDriver,
+  workers: readonly Contender[],
+  config: BenchConfig,
+  samples: ManyKeysSamples,
+): Promise<void> {
+  const concurrency = workers.length;
+  const perWorker = Math.ceil(config.manyKeysCycles / concurrency);
+  const keysPerWorker = config.manyKeys / concurrency;
   const before = driver.meter.requests;
   const start = now();
   const deadline = start + config.roundBudgetMs.manyKeys;
   let cycles = 0;
   await Promise.all(
-    Array.from({ length: config.manyKeysConcurrency }, async (_, w) => {
+    workers.map(async (contender, w) => {
       for (let i = 0; i < perWorker && now() < deadline; i++) {
         // Worker w owns keys w, w+C, w+2C…: parallel, never contended.
-        const key = `many-${w + (i % keysPerWorker) * config.manyKeysConcurrency}`;
-        const held = await driver.tryAcquire(key, config.ttlMs);
+        const key = `many-${w + (i % keysPerWorker) * concurrency}`;
+        const held = await contender.tryAcquire(key, config.ttlMs);
         if (!held) throw new Error(`${driver.name}: uncontended key "${key}" was refused`);
         await held.release();
         cycles++;

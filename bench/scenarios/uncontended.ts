@@ -37,12 +37,13 @@ export async function uncontendedRound(
   warmup: number,
 ): Promise<void> {
   const key = "uncontended";
+  const contender = driver.shared;
   const cycles = Math.ceil(config.uncontendedCycles / config.rounds);
   let deadline = Number.POSITIVE_INFINITY;
   for (let i = 0; i < warmup + cycles && now() < deadline; i++) {
     if (i === warmup) deadline = now() + config.roundBudgetMs.uncontended;
     const keep = i >= warmup;
-    const held = await samples.acquire.time(driver, keep, () => driver.tryAcquire(key, config.ttlMs));
+    const held = await samples.acquire.time(driver, keep, () => contender.tryAcquire(key, config.ttlMs));
     if (!held) throw new Error(`${driver.name}: uncontended acquire of "${key}" was refused`);
     await samples.extend.time(driver, keep, () => held.extend(config.ttlMs));
     await samples.release.time(driver, keep, () => held.release());

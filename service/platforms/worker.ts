@@ -2,12 +2,15 @@
  * The Cloudflare Worker entry (`main` in `wrangler.toml`): the HTTP lock
  * service over the `LOCKS` Durable Object namespace, and the lock object
  * class that binding names. Configured by the Worker's vars and secrets
- * (`EDGELOCK_API_TOKENS`, see `docs/http.md`).
+ * (`EDGELOCK_API_TOKENS`, see `docs/http.md`). `EDGELOCK_DEV_FRONT_SECRET` is
+ * `npm start`'s alone (see `dev-front.ts`).
  */
 import type { Hono } from "hono";
 import { durableObjectAdapter, type LockObjectNamespace } from "../../adapters/durable-object/index.js";
 import { createLockService } from "../app.js";
+import { EDGELOCK_DEV_FRONT_SECRET } from "../env.js";
 import { serviceOptionsFromEnv } from "../options-from-env.js";
+import { viaDevFront } from "./dev-front.js";
 
 export { LockDurableObject } from "../../adapters/durable-object/object.js";
 
@@ -33,6 +36,10 @@ export default {
         return Response.json({ error: "misconfigured" }, { status: 500, headers: { "Cache-Control": "no-store" } });
       }
     }
-    return current.app.fetch(request, env);
+    const { app } = current;
+    const secret = env[EDGELOCK_DEV_FRONT_SECRET];
+    const fronted =
+      typeof secret === "string" && secret !== "" && viaDevFront(request, secret, async (r) => app.fetch(r, env));
+    return fronted || app.fetch(request, env);
   },
 };

@@ -46,7 +46,9 @@ describe("dynamodb adapter", () => {
     // margin. A lead just under that is refused only if both sides apply it.
     const key = `skew-${newToken()}`;
     const holder = createLocker({ adapter: adapter() });
-    const lease = await holder.tryAcquire(key, { ttlMs: 1_000 });
+    // The holder's own release must land before its local deadline (on a loaded machine too): a TTL with room.
+    // The contender's clock is set from the lease's expiry, so the TTL's length changes nothing else.
+    const lease = await holder.tryAcquire(key, { ttlMs: 10_000 });
     if (!lease) throw new Error("expected a lease");
     const ahead = createLocker({ adapter: adapter({ now: () => lease.expiresAt + 2 * MARGIN_MS - 50 }) });
     expect(await ahead.inspect(key)).toMatchObject({ held: true, fence: lease.fence });

@@ -61,14 +61,15 @@ describe("acquire({ autoExtend: true })", () => {
   test("keeps the lock past several TTLs until released, then stops extending", async () => {
     const counts = { extends: 0 };
     const locker = instance(counts);
-    const lease = await locker.acquire("renewed", { ttlMs: 600, waitMs: 0, autoExtend: true });
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Renewals come every TTL/3: a 1.5 s TTL leaves a 1 s gap for a slow renewal on a loaded machine (600 ms did not).
+    const lease = await locker.acquire("renewed", { ttlMs: 1_500, waitMs: 0, autoExtend: true });
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(lease.signal.aborted).toBe(false);
     expect(await upstash.redis.exists("resume:{renewed}:lock")).toBe(1);
     expect(counts.extends).toBeGreaterThanOrEqual(3);
     await lease.release();
     const after = counts.extends;
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(counts.extends).toBe(after);
   });
 

@@ -41,6 +41,20 @@ describe("edgelock one-shot commands, as processes against Upstash REST over red
       expect(stdout).toContain(name);
     }
     expect(stdout).toMatch(/75\s+lock held/);
+    for (const command of [
+      "edgelock sem run <key> --limit N",
+      "edgelock sem inspect <key>",
+      "edgelock sem acquire <key> --limit N",
+      "edgelock sem extend <key> --token",
+      "edgelock sem release <key> --token",
+      "edgelock elect run <key> [--id TEXT]",
+      "edgelock elect leader <key>",
+      "edgelock elect observe <key>",
+    ]) {
+      expect(stdout).toContain(command);
+    }
+    expect(stdout).toContain("EDGELOCK_TERM");
+    expect((await runCli(["sem", "run", "--help"], {})).stdout).toBe(stdout);
     expect((await runCli([], {})).stdout).toBe(stdout);
   });
 
@@ -122,6 +136,13 @@ describe("edgelock one-shot commands, as processes against Upstash REST over red
       EDGELOCK_SERVICE_TOKEN: SERVICE_TOKEN,
     });
     expect(released.code).toBe(0);
+    // Semaphores go through the service's /v1/semaphores routes.
+    const permit = json((await runCli(["sem", "acquire", k, "--limit", "2", ...flags, "--json"], {})).stdout);
+    expect(permit).toMatchObject({ key: k, fence: 1 });
+    expect(json((await runCli(["sem", "inspect", k, ...flags, "--json"], {})).stdout)).toMatchObject({
+      limit: 2,
+      permits: [{ fence: 1 }],
+    });
     const bad = await runCli(["inspect", k, "--url", service.url, "--token", "wrong-token-123"], {});
     expect(bad.code).toBe(69);
     expect(bad.stderr).toMatch(/edgelock: .*401|unauthori[sz]ed|rejected/i);
@@ -140,6 +161,19 @@ describe("edgelock one-shot commands, as processes against Upstash REST over red
       [["break", "k", "--fence", "x"], /--fence must be a positive whole number/],
       [["inspect", "k", "--bogus"], /Unknown option '--bogus'/],
       [["inspect", ""], /key must be 1 to 256 bytes/],
+      [["sem"], /sem needs a subcommand: run, inspect, acquire, extend, release/],
+      [["elect", "--json"], /elect needs a subcommand: run, leader, observe/],
+      [["sem", "frob", "k"], /unknown command "sem frob"/],
+      [["sem", "run", "k", "--", "true"], /sem run needs --limit N/],
+      [["sem", "run", "k", "--limit", "0", "--", "true"], /--limit must be a positive whole number/],
+      [["sem", "run", "k", "--limit", "2"], /sem run needs a command after --/],
+      [["sem", "acquire", "k"], /sem acquire needs --limit N/],
+      [["sem", "release", "k"], /needs the lease's --token/],
+      [["sem", "inspect", "k", "--id", "x"], /Unknown option '--id'/],
+      [["elect", "run", "k", "--wait", "0", "--", "true"], /--wait must be longer than 0/],
+      [["elect", "run", "k", "true"], /put the command after --/],
+      [["elect", "leader", "k", "--", "true"], /elect leader takes no command after --/],
+      [["elect", "observe", "k", "--interval", "0"], /--interval must be longer than 0/],
     ];
     for (const [args, reason] of cases) {
       const { code, stderr } = await runCli(args, env);
@@ -150,7 +184,7 @@ describe("edgelock one-shot commands, as processes against Upstash REST over red
     const memory = await runCli(["inspect", "k"], { EDGELOCK_BACKEND: "memory" });
     expect(memory.code).toBe(64);
     expect(memory.stderr).toContain("no shared backend");
-  }, 120_000);
+  }, 240_000);
 
   test("an unreachable backend exits 69 with the reason", async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;

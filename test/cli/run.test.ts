@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -64,8 +64,11 @@ describe("edgelock run, as processes against Upstash REST over redis-server", ()
   test("a held lock with --wait 0 exits 75 without running the command; the lease is extended past its TTL while the command runs", async () => {
     const k = key("held");
     const marker = join(dir, `${k}.ran`);
-    // The holder runs for several TTLs: only extensions keep it held.
-    const holder = startCli(bundle, ["run", k, "--ttl", "1500ms", "--", "sh", "-c", "echo ready; sleep 5"], env);
+    const go = join(dir, `${k}.go`);
+    // The holder runs for several TTLs (until told to stop, however slow the
+    // machine): only extensions keep it held.
+    const script = `echo ready; while [ ! -e "${go}" ]; do sleep 0.05; done`;
+    const holder = startCli(bundle, ["run", k, "--ttl", "1500ms", "--", "sh", "-c", script], env);
     await holder.stdoutIncludes("ready");
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const refused = await runCli(["run", k, "--wait", "0", "--json", "--", "touch", marker], env);
@@ -73,6 +76,7 @@ describe("edgelock run, as processes against Upstash REST over redis-server", ()
     expect(JSON.parse(refused.stderr.trim())).toMatchObject({ error: { code: "held", key: k } });
     expect(existsSync(marker)).toBe(false);
     expect(await locker.inspect(k)).toMatchObject({ held: true });
+    writeFileSync(go, "");
     expect((await holder.done).code).toBe(0);
     expect(await locker.inspect(k)).toEqual({ held: false });
   }, 60_000);

@@ -23,7 +23,8 @@ export function election(suite: Suite): void {
   const quiet = { onBackgroundError: () => {} };
   const fast = { backoff: { baseMs: 20, maxMs: 100 }, ...quiet };
   // How long after a lock frees a waiting candidate takes it (the lock's hand-off, with slack for a loaded machine).
-  const handOffMs = () => (suite.capabilities().pushWakeups ? 1_000 : 2_000);
+  // One hand-off: a poll interval (or a push) plus a few requests as slow as this run's slow ones, loaded machine included.
+  const handOffMs = () => (suite.capabilities().pushWakeups ? 1_000 : 2_000) + 3 * suite.transport.slowMs();
   /** A lock client whose extend and release never reach the backend: a process that died holding the lease. */
   const dying = (namespace: string, extendAnswer?: "not_held") => {
     const adapter = suite.adapter();

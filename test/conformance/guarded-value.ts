@@ -105,7 +105,8 @@ export function guardedValue(suite: Suite): void {
     async () => {
       const [a, b] = [await instance(), await instance()];
       const k = key("outlives");
-      const first = await lease(a.locker(), k, suite.shortTtlMs());
+      // The write must land while the first lease holds: a TTL that outlasts a slow request of a loaded run.
+      const first = await lease(a.locker(), k, suite.ttlMs(1));
       const w1 = await first.write(["kept"]);
       await first.release();
       expect(await b.locker().read(k)).toEqual({ value: ["kept"], version: w1.version, fence: first.fence });

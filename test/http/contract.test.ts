@@ -82,13 +82,16 @@ describe("POST /v1/locks/{key}/acquire", () => {
   test("waitMs: the service waits and grants soon after the holder releases", async () => {
     const key = fresh();
     const holder = await acquire(key, { ttlMs: 10_000 });
-    const waiting = acquire(key, { ttlMs: 1_000, waitMs: 3_000 });
+    const waiting = acquire(key, { ttlMs: 1_000, waitMs: 5_000 });
     await sleep(200);
     const releasedAt = Date.now();
     expect((await release(key, { token: holder.json.token })).status).toBe(200);
     const answer = await waiting;
     expect(answer.status).toBe(200);
-    expect(Date.now() - releasedAt).toBeLessThan(400);
+    // Soon after the release, not at the wait's end: 2 s leaves room for a loaded machine (461 ms was seen
+    // with both cores busy) and is still far from the 5 s (this app's longest wait) a service that never
+    // wakes its waiter would take.
+    expect(Date.now() - releasedAt).toBeLessThan(2_000);
     expect(answer.json.fence).toBeGreaterThan(holder.json.fence as number);
     expect(Number(answer.headers.get("edgelock-waited-ms"))).toBeGreaterThanOrEqual(150);
   });

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import type { Hono } from "hono";
 
 /** An answer, with its body parsed as JSON (every answer of the service is JSON). */
@@ -48,3 +49,33 @@ export function streamOf(size: number): ReadableStream<Uint8Array> {
 }
 
 export { sleep } from "../support/timing.js";
+
+/**
+ * Send `POST path` with `body` over a raw socket and destroy the socket after
+ * `leaveAfterMs`, as a client that gives up (or crashes) while it waits.
+ * Resolves once the socket is gone, with whatever bytes had arrived.
+ */
+export function departingPost(
+  port: number,
+  path: string,
+  token: string,
+  body: unknown,
+  leaveAfterMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const json = JSON.stringify(body);
+    let received = "";
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+      );
+      setTimeout(() => socket.destroy(), leaveAfterMs);
+    });
+    socket.on("data", (chunk) => {
+      received += chunk;
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(received));
+  });
+}

@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "vitest";
 import { DEV_TOKEN } from "../../service/env.js";
 import { freePort } from "../support/ports.js";
 import { stopChild } from "../support/processes.js";
+import { departingPost, sleep } from "./helpers.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/start.mjs", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "edgelock-start-"));
@@ -139,6 +140,39 @@ test("npm start: after an oversized chunked body (413) the service keeps answeri
     expect((await waiting).status).toBe(409);
     expect((await curl(port, "POST", "/v1/locks/withdraw/release", { token: holder.json.token })).status).toBe(200);
     expect((await curl(port, "GET", "/v1/locks/withdraw")).json).toEqual({ key: "withdraw", held: false });
+  } catch (error) {
+    throw new Error(`npm start output:\n${output.slice(-4_000)}`, { cause: error });
+  } finally {
+    await stop(child);
+  }
+}, 120_000);
+
+test("npm start: a waiter whose client disconnected is never granted; the next live waiter is", async () => {
+  const port = await freePort();
+  const child = await start(port);
+  try {
+    const holder = await curl(port, "POST", "/v1/locks/departed/acquire", { ttlMs: 30_000 });
+    expect(holder.status).toBe(200);
+    const gone = "departedWaiterToken000";
+    const left = departingPost(
+      port,
+      "/v1/locks/departed/acquire",
+      DEV_TOKEN,
+      { ttlMs: 30_000, waitMs: 20_000, token: gone, owner: "departed" },
+      500,
+    );
+    await sleep(200);
+    // Queued after the departing waiter: FIFO, so it is granted only if that one was withdrawn.
+    const live = curl(port, "POST", "/v1/locks/departed/acquire", { ttlMs: 30_000, waitMs: 20_000, owner: "live" });
+    expect(await left).toBe("");
+    // The departure is reported in well under a second; a loaded machine gets ample room.
+    await sleep(3_000);
+    expect((await curl(port, "POST", "/v1/locks/departed/release", { token: holder.json.token })).status).toBe(200);
+    const granted = await live;
+    expect(granted.status).toBe(200);
+    expect((await curl(port, "GET", "/v1/locks/departed")).json).toMatchObject({ held: true, owner: "live" });
+    // The departed token never holds the key: its release finds nothing.
+    expect((await curl(port, "POST", "/v1/locks/departed/release", { token: gone })).status).toBe(409);
   } catch (error) {
     throw new Error(`npm start output:\n${output.slice(-4_000)}`, { cause: error });
   } finally {

@@ -68,7 +68,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {
     await Promise.race([
-      waitForPort(port, 30_000),
+      waitForPort(port),
       exited.then(() => {
         throw new Error(`azurite exited before listening on ${port}: ${stderr}`);
       }),

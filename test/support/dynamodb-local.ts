@@ -78,7 +78,7 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
   failed.catch(() => {}); // only observed while starting
 
   try {
-    await Promise.race([waitForPort(port, options.timeoutMs ?? 60_000), failed]);
+    await Promise.race([waitForPort(port, options.timeoutMs ?? 90_000), failed]);
   } catch (error) {
     await stopChild(child);
     throw error;

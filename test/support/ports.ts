@@ -15,7 +15,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolve once something accepts TCP connections on 127.0.0.1:`port`, or reject after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {

@@ -104,7 +104,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       env,
       cwd: root,
     });
-    await waitForPort(port, 30_000);
+    await waitForPort(port);
     let stopping: Promise<void> | undefined;
     return {
       port,

@@ -85,14 +85,15 @@ describe("LockDurableObject in workerd", () => {
 
   test("a waiter is woken by the expiry alarm of a holder that died, and an aborted waiter leaves the queue", async () => {
     const k = key("handoff");
-    const dead = await adapter.acquire({ key: k, token: newToken(), ttlMs: 200 });
+    // The dead holder must outlive the two waiters' arrival (20 ms apart when idle, far more when loaded).
+    const dead = await adapter.acquire({ key: k, token: newToken(), ttlMs: 2_000 });
     if (!dead.ok) throw new Error("expected a grant");
     const controller = new AbortController();
     const gaveUp = adapter
-      .acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 5_000, signal: controller.signal })
+      .acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 10_000, signal: controller.signal })
       .catch((e: unknown) => e);
     await sleep(20);
-    const patient = adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 5_000 });
+    const patient = adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 10_000 });
     await sleep(20);
     controller.abort(new Error("gave up"));
     expect(await gaveUp).toMatchObject({ code: "aborted" });
