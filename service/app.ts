@@ -9,16 +9,11 @@ import type { Context, Hono } from "hono";
 // The pattern router: a handful of routes need no compiled router, and the
 // Worker upload stays within its budget (docs/bench.md).
 import { Hono as TinyHono } from "hono/tiny";
-import {
-  DEFAULT_MAX_WAIT_MS,
-  type ErrorBody,
-  type GrantBody,
-  type StateBody,
-  WAITED_HEADER,
-} from "../adapters/http/contract.js";
+import { DEFAULT_MAX_WAIT_MS, type ErrorBody, type StateBody } from "../adapters/http/contract.js";
 import { BackendError, BackendRejectedError, EdgelockError, InvalidArgumentError } from "../src/errors.js";
 import { newToken } from "../src/token.js";
 import { MAX_DURATION_MS, validateDuration } from "../src/validate.js";
+import { acquireAnswer, grantBody, NO_STORE } from "./answers.js";
 import { createAuthenticator, type Principal, parseTokens } from "./auth.js";
 import { conciseErrorLog } from "./error-log.js";
 import { jsonErrorLine, jsonRequestLog } from "./logging.js";
@@ -41,7 +36,7 @@ import { withSemaphorePaths } from "./semaphore-openapi.js";
 import { mountSemaphoreRoutes } from "./semaphore-routes.js";
 import { DEFAULT_BACKEND_TIMEOUT_MS, withTimeLimit } from "./time-limit.js";
 import { parseWriteValue, readValueAnswer, serviceValueLimit, valueBodyLimit, writeAnswer } from "./values.js";
-import { acquireWithWait, Waiters } from "./wait.js";
+import { acquireWithinCap, TOO_MANY_WAITERS, Waiters } from "./wait.js";
 import { DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_TENANT, WaiterCap } from "./waiter-cap.js";
 
 type Operation = "acquire" | "extend" | "release" | "inspect" | "break" | "value";
@@ -180,43 +175,13 @@ export function createLockService(options: LockServiceOptions): Hono {
         const request = parseAcquire(parseJson(await body(c)), limits);
         const token = request.token ?? newToken();
         const waitMs = request.waitMs ?? 0;
-        const leave = waitMs > 0 ? cap.enter(principal.namespace) : () => undefined;
-        if (!leave) {
-          return error(
-            c,
-            429,
-            { error: "too_many_waiters", message: "too many acquires are waiting; retry later or without waitMs" },
-            { "Retry-After": "1" },
-          );
-        }
-        let result: Awaited<ReturnType<typeof acquireWithWait>>;
-        try {
-          result = await waiters.run(backendKey, token, (wait) =>
-            acquireWithWait(
-              adapter,
-              { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
-              wait,
-            ),
-          );
-        } finally {
-          leave();
-        }
-        if (!result.ok) {
-          const retryAfterMs =
-            result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
-          return error(
-            c,
-            409,
-            { error: "locked", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-            {
-              "Retry-After": String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000))),
-            },
-          );
-        }
-        return c.json(grantBody(key, token, result), 200, {
-          ...NO_STORE,
-          [WAITED_HEADER]: String(Math.max(0, Math.ceil(result.waitedMs ?? 0))),
-        });
+        const result = await acquireWithinCap(
+          { waiters, cap, tenant: principal.namespace, waitKey: backendKey },
+          adapter,
+          { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
+        );
+        if (!result) return error(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
+        return acquireAnswer(c, key, token, result, "locked");
       }
       case "extend": {
         const request = parseExtend(parseJson(await body(c)), limits);
@@ -278,8 +243,6 @@ export function createLockService(options: LockServiceOptions): Hono {
   return app;
 }
 
-const NO_STORE = { "Cache-Control": "no-store" } as const;
-
 function routeOf(action: string | undefined, extra: number): Operation | undefined {
   if (extra > 0) return undefined;
   if (action === undefined) return "inspect";
@@ -295,10 +258,6 @@ async function body(c: Context, limit?: number): Promise<string> {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
   }
-}
-
-function grantBody(key: string, token: string, grant: { fence: number; expiresAt: number; ttlMs: number }): GrantBody {
-  return { key, token, fence: grant.fence, expiresAt: Math.floor(grant.expiresAt), ttlMs: grant.ttlMs };
 }
 
 function error(c: Context, status: number, body: ErrorBody, headers: Record<string, string> = {}): Response {

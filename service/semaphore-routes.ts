@@ -6,10 +6,10 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { WAITED_HEADER } from "../adapters/http/contract.js";
 import type { SemaphoreStateBody } from "../adapters/http/semaphore-contract.js";
 import { newToken } from "../src/token.js";
 import type { LockAdapter, SemaphoreAdapter } from "../src/types.js";
+import { acquireAnswer, grantBody, NO_STORE } from "./answers.js";
 import type { Authenticator } from "./auth.js";
 import {
   type BodyLimits,
@@ -21,7 +21,7 @@ import {
   RequestError,
   readBody,
 } from "./requests.js";
-import { acquireWithWait, type Waiters } from "./wait.js";
+import { acquireWithinCap, TOO_MANY_WAITERS, type Waiters } from "./wait.js";
 import type { WaiterCap } from "./waiter-cap.js";
 
 /** What the routes need from the service. */
@@ -35,7 +35,6 @@ export interface SemaphoreRouteContext {
   readonly cap: WaiterCap;
 }
 
-const NO_STORE = { "Cache-Control": "no-store" } as const;
 const PREFIX = "/v1/semaphores/";
 
 /** Thrown by the wait view when the key's live permits have another limit: ends the wait at once. */
@@ -99,45 +98,20 @@ export function mountSemaphoreRoutes(routes: Hono, context: SemaphoreRouteContex
         const request = parseAcquire(lockFields, limits);
         const token = request.token ?? newToken();
         const waitMs = request.waitMs ?? 0;
-        const leave = waitMs > 0 ? cap.enter(principal.namespace) : () => undefined;
-        if (!leave) {
-          return answer(
-            c,
-            429,
-            { error: "too_many_waiters", message: "too many acquires are waiting; retry later or without waitMs" },
-            { "Retry-After": "1" },
-          );
-        }
-        let result: Awaited<ReturnType<typeof acquireWithWait>>;
+        let result: Awaited<ReturnType<typeof acquireWithinCap>>;
         try {
           // Waits of a semaphore key are withdrawn apart from the lock of the same name.
-          result = await waiters.run(waitKey(backendKey), token, (wait) =>
-            acquireWithWait(
-              permitView(adapter, semaphores, limit),
-              { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
-              wait,
-            ),
+          result = await acquireWithinCap(
+            { waiters, cap, tenant: principal.namespace, waitKey: waitKey(backendKey) },
+            permitView(adapter, semaphores, limit),
+            { key: backendKey, token, ttlMs: request.ttlMs, waitMs, owner: request.owner, signal },
           );
         } catch (error) {
           if (error instanceof LimitMismatch) return answer(c, 409, { error: "limit_mismatch", limit: error.limit });
           throw error;
-        } finally {
-          leave();
         }
-        if (!result.ok) {
-          const retryAfterMs =
-            result.retryAfterMs === undefined ? undefined : Math.max(0, Math.ceil(result.retryAfterMs));
-          return answer(
-            c,
-            409,
-            { error: "full", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-            { "Retry-After": String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000))) },
-          );
-        }
-        return c.json(grantBody(key, token, result), 200, {
-          ...NO_STORE,
-          [WAITED_HEADER]: String(Math.max(0, Math.ceil(result.waitedMs ?? 0))),
-        });
+        if (!result) return answer(c, 429, TOO_MANY_WAITERS, { "Retry-After": "1" });
+        return acquireAnswer(c, key, token, result, "full");
       }
       case "extend": {
         const request = parseExtend(parseJson(await body(c)), limits);
@@ -186,10 +160,6 @@ async function body(c: Context): Promise<string> {
     if (cause instanceof RequestError) throw cause;
     throw new RequestError(400, "invalid_request", "the request body could not be read", { cause });
   }
-}
-
-function grantBody(key: string, token: string, grant: { fence: number; expiresAt: number; ttlMs: number }) {
-  return { key, token, fence: grant.fence, expiresAt: Math.floor(grant.expiresAt), ttlMs: grant.ttlMs };
 }
 
 function answer(c: Context, status: number, body: object, headers: Record<string, string> = {}): Response {

@@ -1,6 +1,7 @@
 import { LockAbortedError } from "../src/errors.js";
 import { pollDelay, sleep } from "../src/timing.js";
 import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../src/types.js";
+import type { WaiterCap } from "./waiter-cap.js";
 
 /**
  * Server-side polling cadence for adapters that cannot push wake-ups. The
@@ -110,5 +111,41 @@ export class Waiters {
     if (!waits) return 0;
     for (const wait of waits) wait.withdrawn = true;
     return waits.size;
+  }
+}
+
+/** The 429 body for an acquire refused by a {@link WaiterCap}; answered with `Retry-After: 1`. */
+export const TOO_MANY_WAITERS = {
+  error: "too_many_waiters",
+  message: "too many acquires are waiting; retry later or without waitMs",
+} as const;
+
+/** What {@link acquireWithinCap} runs under: the service's waits and its cap on them. */
+export interface WaitPlace {
+  readonly waiters: Waiters;
+  readonly cap: WaiterCap;
+  /** Whose cap the wait counts against. */
+  readonly tenant: string;
+  /** Where a release with the same token withdraws the wait (locks and semaphores keep apart). */
+  readonly waitKey: string;
+}
+
+/**
+ * One acquire as the lock and semaphore routes run it: a waiting one
+ * (`waitMs > 0`) takes a place under the cap and gives it back when it ends;
+ * `undefined` when a cap is reached, before any backend request. The wait is
+ * withdrawable (see {@link Waiters}).
+ */
+export async function acquireWithinCap(
+  place: WaitPlace,
+  adapter: LockAdapter,
+  request: AdapterAcquireRequest & { readonly signal: AbortSignal },
+): Promise<AdapterAcquireResult | undefined> {
+  const leave = (request.waitMs ?? 0) > 0 ? place.cap.enter(place.tenant) : () => undefined;
+  if (!leave) return undefined;
+  try {
+    return await place.waiters.run(place.waitKey, request.token, (wait) => acquireWithWait(adapter, request, wait));
+  } finally {
+    leave();
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { memoryAdapter } from "../adapters/memory/index.js";
+import { sleep } from "../test/support/timing.js";
 import { BackendError, createLocker, type LockAdapter, LockTimeoutError } from "./index.js";
 
 // The lock client's time bounds: every call ends by its documented worst
@@ -11,7 +12,6 @@ const SLACK_MS = 600;
 
 const hang = (signal?: AbortSignal) =>
   new Promise<never>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A push-wakeup backend over memory: a held key is waited on server-side, then refused. */
 function pushAdapter(hooks: { before?: (waitMs: number, attempt: number) => Promise<void> }): {

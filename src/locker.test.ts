@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { memoryAdapter } from "../adapters/memory/index.js";
+import { sleep } from "../test/support/timing.js";
 import {
   BackendError,
   BackendRejectedError,
@@ -18,8 +19,6 @@ function over(overrides: Overrides): LockAdapter {
   const base = memoryAdapter();
   return { ...base, ...overrides, capabilities: { ...base.capabilities, ...overrides.capabilities } };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("acquire while held", () => {
   test("wakes at the holder's expiry when the retry-after hint is shorter than the backoff", async () => {

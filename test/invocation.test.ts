@@ -11,6 +11,7 @@ import {
   lambdaBudget,
   workersBudget,
 } from "../src/index.js";
+import { sleep } from "./support/timing.js";
 import { startUpstash, type UpstashFixture } from "./support/upstash-rest.js";
 
 let upstash: UpstashFixture;
@@ -21,7 +22,6 @@ afterAll(() => upstash?.stop());
 
 let counter = 0;
 const key = (label: string) => `budget-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const locker = (onEvent?: (event: LockEvent) => void) =>
   createLocker({
     adapter: upstashAdapter({ url: upstash.url, token: upstash.token }),

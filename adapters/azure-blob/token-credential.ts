@@ -7,6 +7,7 @@
  * @module
  */
 import { BackendRejectedError, EdgelockError, InvalidArgumentError } from "../../src/errors.js";
+import { untilAborted } from "../../src/internal/abandon.js";
 
 /** The scope storage tokens are requested for. */
 export const AZURE_STORAGE_SCOPE = "https://storage.azure.com/.default";
@@ -86,30 +87,11 @@ export function cachedTokenSource(credential: TokenCredential): (signal?: AbortS
         },
       );
     }
-    const token = await abortable(pending, signal);
+    const token = await untilAborted(pending, signal, (reason) => reason);
     // A token already inside the margin (short-lived ones) is still used for
     // this request as long as it has not expired; the next request refreshes.
     return token.token;
   };
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function errorName(cause: unknown): string {

@@ -6,6 +6,8 @@
  * @module
  */
 import { BackendError, BackendRejectedError, type EdgelockError, fetchFailure } from "../../src/errors.js";
+import { untilAborted } from "../../src/internal/abandon.js";
+import { statusFailure } from "../../src/internal/http-failure.js";
 
 /** User name and password for etcd's token auth (`/v3/auth/authenticate`). */
 export interface EtcdCredentials {
@@ -32,13 +34,33 @@ interface ErrorAnswer {
   readonly message: string;
 }
 
-// gRPC status codes the mapping distinguishes.
-const INVALID_ARGUMENT = 3;
+// The gRPC code of a lease that ran out (see answerError).
 const NOT_FOUND = 5;
-const PERMISSION_DENIED = 7;
-const RESOURCE_EXHAUSTED = 8;
-const FAILED_PRECONDITION = 9;
-const UNAUTHENTICATED = 16;
+
+/**
+ * HTTP status of each gRPC code, as etcd 3.4's gateway (grpc-gateway v1,
+ * `HTTPStatusFromCode`) answers it; applied also when a 200 carries an
+ * error. FAILED_PRECONDITION is 400 there, not 412; a code not listed keeps
+ * the answer's own status.
+ */
+const GATEWAY_STATUS: Readonly<Record<number, number>> = {
+  1: 408, // CANCELLED
+  2: 500, // UNKNOWN
+  3: 400, // INVALID_ARGUMENT (also a request too large)
+  4: 504, // DEADLINE_EXCEEDED
+  5: 404, // NOT_FOUND
+  6: 409, // ALREADY_EXISTS
+  7: 403, // PERMISSION_DENIED
+  8: 429, // RESOURCE_EXHAUSTED (too many requests)
+  9: 400, // FAILED_PRECONDITION
+  10: 409, // ABORTED
+  11: 400, // OUT_OF_RANGE (a compacted revision)
+  12: 501, // UNIMPLEMENTED
+  13: 500, // INTERNAL
+  14: 503, // UNAVAILABLE (no leader, request timed out, leader changed)
+  15: 500, // DATA_LOSS
+  16: 401, // UNAUTHENTICATED
+};
 
 /** Sends gateway calls to one etcd endpoint. */
 export class EtcdGateway {
@@ -116,8 +138,9 @@ export class EtcdGateway {
     if (!signal) return current;
     // A caller that gives up on a slow authentication (its timeout) lets the
     // next call start a fresh one instead of waiting on the same again.
-    return raceAbort(current, signal, () => {
+    return untilAborted(current, signal, (reason) => {
       if (this.#authToken === current && !this.#authSettled) this.#authToken = undefined;
+      return fetchFailure(reason, "authenticate with etcd");
     });
   }
 
@@ -167,32 +190,23 @@ function isStaleToken(answer: ErrorAnswer): boolean {
 }
 
 /**
- * The edgelock error for an etcd error answer. Authentication, permission
- * and malformed-request answers were never applied and retrying will not fix
- * them; overload was not applied; anything else may have been.
+ * The edgelock error for an etcd error answer: the gRPC code, where there is
+ * one, stands for the HTTP status etcd's gateway (grpc-gateway v1) gives it,
+ * and that status goes through the shared mapping of `http-failure.ts`, so
+ * etcd judges a 5xx or a 429 as every HTTP adapter does. One deliberate
+ * difference: `NOT_FOUND` (HTTP 404) is a lease that ran out between its
+ * grant and the transaction using it, which did not apply and which a new
+ * attempt (a new lease) fixes: not applied and retryable, where the shared
+ * mapping calls a 404 rejected.
  */
 export function answerError(answer: ErrorAnswer, what: string, mutating: boolean): EdgelockError {
   const detail = `HTTP ${answer.status}${answer.code === undefined ? "" : `, gRPC code ${answer.code}`}: ${answer.message}`;
-  const { status, code } = answer;
-  if (code === UNAUTHENTICATED || code === PERMISSION_DENIED || status === 401 || status === 403) {
-    return rejected(answer, what);
-  }
-  if (code === INVALID_ARGUMENT || code === FAILED_PRECONDITION || status === 400) {
-    return new BackendRejectedError(`${what} was rejected by etcd (${detail})`, { status, cause: answer });
-  }
-  if (code === NOT_FOUND) {
-    // A lease that expired between its grant and the transaction using it:
-    // the transaction did not apply, and a new attempt grants a new lease.
+  const status = (answer.code === undefined ? undefined : GATEWAY_STATUS[answer.code]) ?? answer.status;
+  if (answer.code === NOT_FOUND) {
     return new BackendError(`${what} failed (${detail})`, { status, cause: answer, maybeApplied: false });
   }
-  if (code === RESOURCE_EXHAUSTED || status === 429) {
-    return new BackendError(`${what} was throttled by etcd (${detail})`, {
-      status,
-      cause: answer,
-      maybeApplied: false,
-    });
-  }
-  return new BackendError(`${what} failed (${detail})`, { status, cause: answer, maybeApplied: mutating });
+  if (status === 401 || status === 403) return rejected(answer, what);
+  return statusFailure(status, `${what} failed in etcd (${detail})`, { mutating, cause: answer });
 }
 
 function rejected(answer: ErrorAnswer, what: string): BackendRejectedError {
@@ -211,25 +225,4 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbandon: () => void): Promise<T> {
-  if (signal.aborted) return Promise.reject(fetchFailure(signal.reason, "authenticate with etcd"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      onAbandon();
-      reject(fetchFailure(signal.reason, "authenticate with etcd"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

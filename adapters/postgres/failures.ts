@@ -1,4 +1,6 @@
 import { BackendError, BackendRejectedError, EdgelockError } from "../../src/errors.js";
+import { describeChain } from "../../src/internal/error-chain.js";
+import { statusFailure } from "../../src/internal/http-failure.js";
 
 /**
  * Turn whatever a PostgreSQL driver threw into an edgelock error, without
@@ -13,9 +15,14 @@ import { BackendError, BackendRejectedError, EdgelockError } from "../../src/err
  *   (`maybeApplied`); everything else — authentication, a missing table,
  *   permissions, bad SQL — is a `BackendRejectedError`.
  * - An HTTP status (Neon's `Server error (HTTP status N)`, or a `status` on
- *   the error): 401/403 rejected, 429 not applied, 5xx may have been.
+ *   the error): the shared mapping of `src/internal/http-failure.ts`, every
+ *   statement counted as mutating (401/403 and other 4xx rejected, 429 not
+ *   applied, 408 and 5xx may have been). A Neon 400 carries the
+ *   PostgreSQL error's fields, so its SQLSTATE decides it first.
  * - Anything else (a fetch that failed, an aborted request, a dropped
- *   socket) may have been applied.
+ *   socket) may have been applied; the message names the root cause from
+ *   the `cause` chain (and Neon's `sourceError`), as every HTTP adapter's
+ *   does, with the secrets scrubbed.
  */
 export function postgresFailure(cause: unknown, what: string, secrets: readonly string[]): EdgelockError {
   if (cause instanceof EdgelockError) return cause;
@@ -39,13 +46,17 @@ export function postgresFailure(cause: unknown, what: string, secrets: readonly 
   }
   const status = httpStatus(cause);
   if (status !== undefined) {
-    const text = `${what} failed (HTTP ${status}): ${message}`;
-    if (status === 401 || status === 403) return new BackendRejectedError(text, { cause: safe, status });
-    if (status === 429) return new BackendError(text, { cause: safe, maybeApplied: false, status });
-    if (status >= 500) return new BackendError(text, { cause: safe, maybeApplied: true, status });
-    if (status >= 400) return new BackendRejectedError(text, { cause: safe, status });
+    // Every statement may write: the adapter judges them all as mutating, as DynamoDB's do.
+    return statusFailure(status, `${what} failed (HTTP ${status}): ${message}`, { mutating: true, cause: safe });
   }
-  return new BackendError(`${what} failed in transit (${message})`, { cause: safe, maybeApplied: true });
+  // Neon's driver keeps the failed fetch in `sourceError`, not in `cause`.
+  const source =
+    typeof cause === "object" && cause !== null ? (cause as { sourceError?: unknown }).sourceError : undefined;
+  const chain = describeChain(cause) + (source === undefined ? "" : ` ← ${describeChain(source)}`);
+  return new BackendError(`${what} failed in transit (${scrub(chain, secrets).slice(0, 500)})`, {
+    cause: safe,
+    maybeApplied: true,
+  });
 }
 
 /** An answer the adapter cannot read: the statement may have run. */

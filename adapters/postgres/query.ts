@@ -1,4 +1,5 @@
 import { BackendError, InvalidArgumentError } from "../../src/errors.js";
+import { untilAborted } from "../../src/internal/abandon.js";
 
 /** One result row as the adapter reads it: column name to value. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -79,7 +80,7 @@ function hasQuery(value: unknown): value is { query: (...args: unknown[]) => Pro
 
 /** The rows of an answer (`rows[]` or `{ rows }`), or stop waiting when `signal` aborts. */
 async function settle(answer: PromiseLike<unknown>, signal: AbortSignal): Promise<readonly Row[]> {
-  const result = await untilAborted(Promise.resolve(answer), signal);
+  const result = await untilAborted(Promise.resolve(answer), signal, abandonedQuery);
   const rows = Array.isArray(result)
     ? result
     : typeof result === "object" && result !== null && "rows" in result
@@ -94,36 +95,14 @@ async function settle(answer: PromiseLike<unknown>, signal: AbortSignal): Promis
 }
 
 /**
- * Settle with `promise`, or as soon as `signal` aborts: drivers without a
- * signal must not hold the caller. The statement may still run, so the
- * abandoned call may have been applied.
+ * What a query abandoned when its signal aborted throws: drivers without a
+ * signal must not hold the caller (see `untilAborted`). The statement may
+ * still run, so the abandoned call may have been applied.
  */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  const abandoned = () =>
-    new BackendError("PostgreSQL request abandoned: its signal aborted (the statement may have run)", {
-      cause: signal.reason,
-      maybeApplied: true,
-    });
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(abandoned());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(abandoned());
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
+function abandonedQuery(reason: unknown): BackendError {
+  return new BackendError("PostgreSQL request abandoned: its signal aborted (the statement may have run)", {
+    cause: reason,
+    maybeApplied: true,
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * One mapping from what a backend's HTTP layer did to edgelock's errors,
  * shared by every adapter that speaks HTTP (Upstash's requester, the Azure
- * Blob REST calls, DynamoDB's SDK errors, the HTTP client of the service).
+ * Blob REST calls, DynamoDB's SDK errors, the HTTP client of the service,
+ * etcd's JSON gateway, PostgreSQL's HTTP endpoints such as Neon's).
  *
  * | answer                          | error                                        | applied?        |
  * |---------------------------------|----------------------------------------------|-----------------|
@@ -19,6 +20,14 @@
  * and only the edgelock service's 400 is the caller's fault, since it
  * validates the caller's arguments; a cloud API's 400 means the adapter or
  * its configuration sent something the service will not take.
+ *
+ * What an adapter decides before this table, on purpose: a backend's own
+ * error code where it has one. DynamoDB's throttling names are not applied
+ * whatever their status. etcd reads a gRPC code as the status its gateway
+ * gives that code, except `NOT_FOUND` (a lease gone before its transaction:
+ * not applied, retryable, where a 404 here is rejected). PostgreSQL's
+ * SQLSTATE decides before any status (a Neon 400 carries one), and its
+ * statements all count as mutating.
  *
  * @module
  */

@@ -3,28 +3,16 @@ import { leaseSeconds } from "../../adapters/azure-blob/blob-locks.js";
 import { azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
 import { BackendError, createLocker, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
+import { countingFetch } from "../support/counting-fetch.js";
+import { sleep } from "../support/timing.js";
 import { CONTAINER, useAzurite } from "./azure-blob-fixture.js";
 
 const { azurite, adapter, sdk } = useAzurite();
 
 const blobName = (key: string) => `locks/${Buffer.from(key, "utf8").toString("base64url")}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fetch that counts requests and can lose the answer of the n-th one (the request still applies). */
-function wire(loseNth?: number) {
-  const state = { requests: 0, paths: [] as string[] };
-  const fetchImpl: typeof fetch = async (input, init) => {
-    state.requests++;
-    state.paths.push(`${init?.method ?? "GET"} ${new URL(String(input)).search}`);
-    const response = await fetch(input, init);
-    if (state.requests === loseNth) {
-      await response.arrayBuffer();
-      throw new TypeError("fetch failed (test: answer lost after the request was applied)");
-    }
-    return response;
-  };
-  return { state, fetch: fetchImpl };
-}
+const wire = (loseNth?: number) => countingFetch({ loseNth });
 
 describeConformance({
   name: "azure-blob",
@@ -120,7 +108,11 @@ describe("azure-blob specifics", () => {
     const error = await a.acquire({ key, token, ttlMs: 15_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).maybeApplied).toBe(true);
-    expect(state.paths).toEqual(["PUT ?comp=lease", "HEAD ", "PUT ?comp=metadata"]);
+    expect(state.calls.map(({ method, url }) => `${method} ${url.search}`)).toEqual([
+      "PUT ?comp=lease",
+      "HEAD ",
+      "PUT ?comp=metadata",
+    ]);
     const retry = await a.acquire({ key, token, ttlMs: 15_000 });
     expect(retry).toMatchObject({ ok: true, fence: first.fence + 1 });
     expect(await adapter().inspect(key)).toMatchObject({ held: true, fence: first.fence + 1 });

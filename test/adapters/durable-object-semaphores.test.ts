@@ -2,8 +2,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
 import { createLocker, type LockAdapter, type SemaphoreAdapter } from "../../src/index.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../support/timing.js";
 
 let worker: LockWorker;
 let adapter: LockAdapter;

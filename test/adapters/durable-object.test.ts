@@ -6,8 +6,7 @@ import { describeConformance, type Wire } from "../conformance/index.js";
 import { expectRequestCountCaseToFail, misdeclared } from "../conformance/misdeclared.js";
 import { Transport } from "../conformance/transport.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../support/timing.js";
 
 let shared: LockWorker | undefined;
 

@@ -9,11 +9,11 @@ import {
 import { beforeAll, describe, expect, test } from "vitest";
 import { fencedPut, fencedUpdate, isFenceRejection } from "../../adapters/dynamodb/index.js";
 import { createLocker, InvalidArgumentError, newToken } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import { MARGIN_MS, useDynamoDBLocal } from "./dynamodb-fixture.js";
 
 const { rawClient, rawItem, adapter } = useDynamoDBLocal();
 const USER_TABLE = "user-reports";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   await rawClient().send(

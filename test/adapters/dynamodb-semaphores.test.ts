@@ -1,24 +1,13 @@
 import { expect, test } from "vitest";
 import { createLocker, type Permit } from "../../src/index.js";
+import { countingFetch } from "../support/counting-fetch.js";
+import { sleep } from "../support/timing.js";
 import { useDynamoDBLocal } from "./dynamodb-fixture.js";
 
 const { adapter } = useDynamoDBLocal();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fetch that counts requests and loses the answer of every `loseEvery`-th (the request still applies). */
-function wire(loseEvery = 0) {
-  const state = { requests: 0 };
-  const fetchImpl: typeof fetch = async (input, init) => {
-    state.requests++;
-    const response = await globalThis.fetch(input, init);
-    if (loseEvery > 0 && state.requests % loseEvery === 0) {
-      await response.arrayBuffer();
-      throw new TypeError("fetch failed (injected: answer lost)");
-    }
-    return response;
-  };
-  return { state, fetch: fetchImpl };
-}
+const wire = (loseEvery = 0) => countingFetch({ loseEvery });
 
 test("dynamodb semaphore: 6 separate adapter instances (no shared cache) under lost answers never exceed the limit", async () => {
   const key = `sem-instances-${Math.random().toString(36).slice(2, 8)}`;

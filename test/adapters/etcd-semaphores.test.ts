@@ -3,6 +3,7 @@ import { etcdAdapter } from "../../adapters/etcd/index.js";
 import { BackendError, createLocker, newToken } from "../../src/index.js";
 import type { SemaphoreAdapter } from "../../src/types.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
+import { sleep } from "../support/timing.js";
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -10,7 +11,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => etcd?.stop());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const text = (value: string | undefined) => Buffer.from(value ?? "", "base64").toString();
 

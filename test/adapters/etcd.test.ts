@@ -9,6 +9,7 @@ import {
   newToken,
 } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
+import { countingFetch } from "../support/counting-fetch.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
 
 const PASSWORD = `pw-${newToken()}`;
@@ -147,11 +148,7 @@ describe("etcd specifics", () => {
   });
 
   test("the guarded value sits in a lease-less sibling key; an instance that never saw the token writes in one more request", async () => {
-    let requests = 0;
-    const counting: typeof fetch = (input, init) => {
-      requests++;
-      return fetch(input, init);
-    };
+    const { fetch: counting, state } = countingFetch();
     const holder = adapter({ prefix: "gv/" });
     const other = adapter({ prefix: "gv/", fetch: counting });
     const key = `k-${newToken()}`;
@@ -160,10 +157,10 @@ describe("etcd specifics", () => {
     if (!grant.ok) throw new Error("expected a grant");
     const first = await other.writeValue?.({ key, token, json: '{"a":1}', writeId: newToken() });
     expect(first).toEqual({ ok: true, version: 1, fence: grant.fence });
-    expect(requests).toBe(2);
+    expect(state.requests).toBe(2);
     const second = await other.writeValue?.({ key, token, json: null, writeId: newToken(), expectedVersion: 1 });
     expect(second).toEqual({ ok: true, version: 2, fence: grant.fence });
-    expect(requests).toBe(3);
+    expect(state.requests).toBe(3);
     const raw = await rawGet(plain, `gv/${key}\u0000value`);
     expect(raw?.lease).toBeUndefined();
     expect(Buffer.from(raw?.value ?? "", "base64").toString()).toBe(String(grant.fence));
@@ -253,11 +250,10 @@ describe("etcd specifics", () => {
   });
 
   test("token auth (JWT): a user whose role covers only the prefix locks there, is refused elsewhere, and survives role changes", async () => {
-    const paths: string[] = [];
-    const counting: typeof fetch = (input, init) => {
-      paths.push(new URL(String(input)).pathname);
-      return fetch(input, init);
-    };
+    const {
+      fetch: counting,
+      state: { paths },
+    } = countingFetch();
     const root = etcdAdapter({ endpoint: jwtSecured.url, username: "root", password: PASSWORD, fetch: counting });
     expect(await root.inspect("before")).toEqual({ held: false });
     await jwtSecured.addPrefixUser(PASSWORD, { name: "locks", password: "locks-pw", prefix: "scoped/" });
@@ -278,11 +274,10 @@ describe("etcd specifics", () => {
   });
 
   test("token auth: concurrent calls share one authentication", async () => {
-    const paths: string[] = [];
-    const counting: typeof fetch = (input, init) => {
-      paths.push(new URL(String(input)).pathname);
-      return fetch(input, init);
-    };
+    const {
+      fetch: counting,
+      state: { paths },
+    } = countingFetch();
     const a = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: counting });
     const states = await Promise.all(Array.from({ length: 5 }, (_, i) => a.inspect(`shared-auth-${i}`)));
     expect(states).toEqual(Array.from({ length: 5 }, () => ({ held: false })));
@@ -290,11 +285,10 @@ describe("etcd specifics", () => {
   });
 
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
-    const paths: string[] = [];
-    const counting: typeof fetch = (input, init) => {
-      paths.push(new URL(String(input)).pathname);
-      return fetch(input, init);
-    };
+    const {
+      fetch: counting,
+      state: { paths },
+    } = countingFetch();
     const a = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: counting });
     const key = `expired-token-${newToken()}`;
     expect(await a.inspect(key)).toEqual({ held: false });

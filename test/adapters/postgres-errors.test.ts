@@ -55,6 +55,8 @@ describe("postgres errors", () => {
       .catch((e: unknown) => e);
     expect(down).toBeInstanceOf(BackendError);
     expect(down).toMatchObject({ maybeApplied: true, retryable: true });
+    // The root cause, from Neon's sourceError and its cause chain.
+    expect((down as Error).message).toContain("ECONNREFUSED");
 
     const bad = (status: number) =>
       postgresAdapter({ sql: pg().sql({ fetch: async () => new Response("upstream says no", { status }) }) })
@@ -63,6 +65,9 @@ describe("postgres errors", () => {
     expect(await bad(502)).toMatchObject({ maybeApplied: true, status: 502 });
     expect(await bad(429)).toMatchObject({ maybeApplied: false, status: 429 });
     expect(await bad(401)).toBeInstanceOf(BackendRejectedError);
+    // The shared HTTP mapping (src/internal/http-failure.ts): a 408 may have been applied, a 404 was refused.
+    expect(await bad(408)).toMatchObject({ maybeApplied: true, retryable: true, status: 408 });
+    expect(await bad(404)).toBeInstanceOf(BackendRejectedError);
   });
 
   test("SQLSTATE classes decide retryable, maybe applied or rejected", async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLockTable, postgresAdapter } from "../../adapters/postgres/index.js";
 import { createLocker, newToken } from "../../src/index.js";
 import { type NeonLocal, startNeonLocal } from "../support/postgres-neon.js";
+import { sleep } from "../support/timing.js";
 
 let pg: NeonLocal;
 beforeAll(async () => {
@@ -10,8 +11,6 @@ beforeAll(async () => {
   await pg.sql().query("CREATE TABLE reports (id text PRIMARY KEY, body text NOT NULL, fence bigint NOT NULL)");
 }, 120_000);
 afterAll(() => pg?.stop());
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The pattern docs/guarded-state.md shows: the fence is compared in the write's own WHERE.
 const UPSERT = `

@@ -2,6 +2,7 @@ import { describe, expect, test, vi } from "vitest";
 import { cleanupLockTable, createLockTable, postgresAdapter } from "../../adapters/postgres/index.js";
 import { createLocker, type LockAdapter, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
+import { percentile } from "../support/timing.js";
 import { usePostgres } from "./postgres-fixture.js";
 
 const { pg, admin, row } = usePostgres();
@@ -237,10 +238,11 @@ describe("postgres specifics", () => {
           samples.release.push(released);
         }
       }
-      const at = (values: number[], q: number) =>
-        [...values].sort((x, y) => x - y)[Math.floor(q * (values.length - 1))] ?? 0;
       const line = Object.entries(samples)
-        .map(([op, values]) => `${op} p50 ${at(values, 0.5).toFixed(2)} ms, p95 ${at(values, 0.95).toFixed(2)} ms`)
+        .map(
+          ([op, values]) =>
+            `${op} p50 ${percentile(values, 50).toFixed(2)} ms, p95 ${percentile(values, 95).toFixed(2)} ms`,
+        )
         .join("; ");
       console.log(`postgres adapter, ${label}: ${line}`);
       for (const values of Object.values(samples)) expect(values).toHaveLength(200);

@@ -2,6 +2,7 @@ import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { fencedHashSet, upstashAdapter } from "../../adapters/upstash/index.js";
 import { createLocker, InvalidArgumentError, newToken } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 let upstash: UpstashFixture;
@@ -10,7 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => upstash?.stop());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const client = () => new Redis({ url: upstash.url, token: upstash.token, retry: false, enableTelemetry: false });
 
 describe("upstash fenced writes to the user's own keys", () => {

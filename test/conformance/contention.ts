@@ -1,8 +1,7 @@
 import { expect, test } from "vitest";
 import { type Lease, LockAbortedError, LockTimeoutError } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import { type Instance, SPREADS, type Suite } from "./context.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with `promise`, or fails the case with `what` if it takes longer than `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

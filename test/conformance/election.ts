@@ -8,9 +8,8 @@ import {
   type LockAdapter,
   LockLostError,
 } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import type { Suite } from "./context.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Leader election over the real backend, built on its lock. Candidates run

@@ -1,8 +1,7 @@
 import { expect, test } from "vitest";
 import { LockLostError, newToken } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import type { Suite } from "./context.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * TTL behaviour. These cases wait for real expiries (15 s and more on

@@ -9,10 +9,9 @@ import {
   VersionConflictError,
 } from "../../src/index.js";
 import type { LockAdapter } from "../../src/types.js";
+import { sleep } from "../support/timing.js";
 import type { Suite } from "./context.js";
 import type { Transport } from "./transport.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One deployment's view: its own adapter instance, its own wire. */
 interface Instance {

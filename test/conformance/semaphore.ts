@@ -6,9 +6,9 @@ import {
   type Permit,
   SemaphoreLimitError,
 } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import type { Suite } from "./context.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const granted = (permits: (Permit | null)[]) => permits.filter((permit): permit is Permit => permit !== null);
 
 /**

@@ -1,4 +1,5 @@
 import type { LockAdapter } from "../../src/types.js";
+import { percentile } from "../support/timing.js";
 import { wrapSemaphores } from "./semaphore-wire.js";
 
 /**
@@ -50,8 +51,7 @@ export class Transport implements Wire {
    * than assume an idle machine.
    */
   slowMs(): number {
-    const sorted = [...this.#durations].sort((a, b) => a - b);
-    return sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0;
+    return this.#durations.length === 0 ? 0 : percentile(this.#durations, 95);
   }
 
   /** Lose the answers of the next `n` requests. */

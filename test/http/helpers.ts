@@ -48,7 +48,7 @@ export function streamOf(size: number): ReadableStream<Uint8Array> {
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from "../support/timing.js";
 
 /**
  * Send `POST path` with `body` over a raw socket and destroy the socket after

@@ -72,6 +72,48 @@ describe("/v1/semaphores/{key}", () => {
     expect(Number(granted.headers.get("edgelock-waited-ms"))).toBeGreaterThan(0);
   });
 
+  test("a release with a waiting acquire's token withdraws it; a lock wait with that token on the same name stays", async () => {
+    const key = fresh();
+    expect((await acquire(key, { limit: 1, ttlMs: 5_000 })).status).toBe(200);
+    expect((await call(app, "POST", `/v1/locks/${key}/acquire`, { token: A, body: { ttlMs: 5_000 } })).status).toBe(
+      200,
+    );
+    const t = newToken();
+    const waiting = acquire(key, { limit: 1, ttlMs: 5_000, waitMs: 4_000, token: t });
+    const lockWait = call(app, "POST", `/v1/locks/${key}/acquire`, {
+      token: A,
+      body: { ttlMs: 5_000, waitMs: 1_000, token: t },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    expectError(await call(app, "POST", path(key, "/release"), { token: A, body: { token: t } }), 409, "not_held");
+    expectError(await waiting, 409, "full");
+    // Well before its 4 s deadline (a withdrawn wait ends at its next poll, at most 500 ms on).
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The lock wait ran to its own deadline, 1 s after it began: the semaphore's release did not withdraw it.
+    expectError(await lockWait, 409, "locked");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+  });
+
+  test("semaphore waits count against the service's waiter cap, shared with lock waits", async () => {
+    const capped = createLockService({ adapter: memoryAdapter(), tokens: A, maxWaiters: 2, onError: () => {} });
+    const key = fresh();
+    const send = (route: string, body: unknown) => call(capped, "POST", route, { token: A, body });
+    expect((await send(path(key, "/acquire"), { limit: 1, ttlMs: 5_000 })).status).toBe(200);
+    expect((await send(`/v1/locks/${key}/acquire`, { ttlMs: 5_000 })).status).toBe(200);
+    const waits = [
+      send(path(key, "/acquire"), { limit: 1, ttlMs: 5_000, waitMs: 600 }),
+      send(`/v1/locks/${key}/acquire`, { ttlMs: 5_000, waitMs: 600 }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await send(path(key, "/acquire"), { limit: 1, ttlMs: 5_000, waitMs: 600 });
+    expectError(refused, 429, "too_many_waiters");
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect((await Promise.all(waits)).map((answer) => answer.status)).toEqual([409, 409]);
+    // The places are given back.
+    expectError(await send(path(key, "/acquire"), { limit: 1, ttlMs: 5_000, waitMs: 50 }), 409, "full");
+  });
+
   test("bad input is a 4xx JSON answer and touches nothing", async () => {
     const key = fresh();
     for (const body of [{ ttlMs: 5_000 }, { limit: 0, ttlMs: 5_000 }, { limit: 1.5, ttlMs: 5_000 }, { limit: 2 }]) {

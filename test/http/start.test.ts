@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, expect, test } from "vitest";
 import { DEV_TOKEN } from "../../service/env.js";
 import { freePort } from "../support/ports.js";
+import { stopChild } from "../support/processes.js";
 import { departingPost, sleep } from "./helpers.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/start.mjs", import.meta.url));
@@ -40,12 +41,7 @@ async function start(port: number): Promise<ChildProcess> {
 
 /** Stop the script, wrangler and workerd together: signal the whole process group. */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  process.kill(-child.pid, "SIGTERM");
-  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, "SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
+  await stopChild(child, { group: true, graceMs: 10_000 });
   running = undefined;
 }
 

@@ -3,6 +3,7 @@ import { createLockService } from "../../service/app.js";
 import { listen, type NodeService } from "../../service/platforms/node.js";
 import { memoryAdapter, newToken } from "../../src/index.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
+import { sleep } from "../support/timing.js";
 
 // A waiting acquire with a client-proposed token T is withdrawn by a release
 // with T, on every entry: the release answers 409 not_held, the waiter 409
@@ -37,8 +38,6 @@ async function post(base: string, path: string, body: unknown) {
   const text = await response.text();
   return { status: response.status, json: JSON.parse(text) as Record<string, unknown> };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const [name, start] of Object.entries(entries)) {
   describe(name, () => {

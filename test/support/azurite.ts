@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { freePort, waitForPort } from "./ports.js";
+import { stopChild } from "./processes.js";
 
 /** The well-known Azurite development account. */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -73,7 +74,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       }),
     ]);
   } catch (error) {
-    await stopChild(child, exited);
+    await stopChild(child);
     throw error;
   }
   const url = `${options.oauth ? "https" : "http"}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
@@ -83,14 +84,6 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     accountName: AZURITE_ACCOUNT,
     accountKey: AZURITE_KEY,
     connectionString: `DefaultEndpointsProtocol=${options.oauth ? "https" : "http"};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url};`,
-    stop: () => stopChild(child, exited),
+    stop: () => stopChild(child),
   };
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

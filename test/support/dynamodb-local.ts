@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { freePort, waitForPort } from "./ports.js";
+import { stopChild } from "./processes.js";
 
 /** Dummy credentials: DynamoDB Local checks that requests are signed, not by whom. */
 export const DYNAMODB_LOCAL_CREDENTIALS = { accessKeyId: "edgelock", secretAccessKey: "edgelock" } as const;
@@ -68,7 +69,6 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const failed = new Promise<never>((_, reject) => {
     child.once("error", (error) => reject(new Error(`could not start java for DynamoDB Local: ${error.message}`)));
     child.once("exit", (code, signal) =>
@@ -80,22 +80,14 @@ export async function startDynamoDBLocal(options: { timeoutMs?: number } = {}): 
   try {
     await Promise.race([waitForPort(port, options.timeoutMs ?? 90_000), failed]);
   } catch (error) {
-    await stopProcess(child, exited);
+    await stopChild(child);
     throw error;
   }
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    stop: () => stopProcess(child, exited),
+    stop: () => stopChild(child),
   };
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A plain SDK client for DynamoDB Local (setup, and looking behind an adapter's back), through `fetch`. */

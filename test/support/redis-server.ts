@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import { spawn } from "node:child_process";
 import { freePort, waitForPort } from "./ports.js";
+import { stopChild } from "./processes.js";
 
 /** A real `redis-server` owned by a test run. */
 export interface RedisServer {
@@ -49,14 +49,4 @@ export async function startRedisServer(binary = process.env.REDIS_SERVER ?? "red
     throw error;
   }
   return { port, url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => stopChild(child) };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  // redis-server exits within milliseconds of SIGTERM; do not hang a test run if it does not.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

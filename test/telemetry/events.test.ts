@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
 import { createLocker, type LockEvent, LockLostError, LockTimeoutError } from "../../src/index.js";
 import { freePort } from "../support/ports.js";
+import { sleep } from "../support/timing.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 let upstash: UpstashFixture;
@@ -13,7 +14,6 @@ afterAll(() => upstash?.stop());
 
 let counter = 0;
 const key = (label: string) => `events-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Two lock clients on separate adapters (as two instances of a deployment), each recording its events. */
 function clients() {

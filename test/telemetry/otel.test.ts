@@ -12,6 +12,7 @@ import { upstashAdapter } from "../../adapters/upstash/index.js";
 import { createLocker, LockLostError } from "../../src/index.js";
 import { openTelemetry } from "../../src/telemetry/otel.js";
 import { freePort } from "../support/ports.js";
+import { sleep } from "../support/timing.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
 
 let upstash: UpstashFixture;
@@ -20,7 +21,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => upstash?.stop());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let counter = 0;
 const key = (label: string) => `otel-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 

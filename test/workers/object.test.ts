@@ -3,8 +3,8 @@ import { describe, expect, test } from "vitest";
 import { durableObjectAdapter, type LockObjectStub, WAIT_URL } from "../../adapters/durable-object/index.js";
 import type { LockDurableObject } from "../../adapters/durable-object/object.js";
 import { createLocker, newToken } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let run = 0;
 const key = (label: string) => `workers-${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
 const stubFor = (k: string) => env.LOCKS.get(env.LOCKS.idFromName(k));
