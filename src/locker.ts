@@ -326,7 +326,16 @@ class LockerImpl implements Locker, LeaseContext {
       }
       const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#backoff);
       op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
-      await sleep(delayMs, userSignal);
+      await (this.adapter.pollWait
+        ? this.adapter.pollWait({
+            key: backendKey,
+            token,
+            refusal: result,
+            fallbackMs: delayMs,
+            remainingMs: remaining,
+            signal: userSignal,
+          })
+        : sleep(delayMs, userSignal));
     }
   }
 

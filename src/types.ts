@@ -194,6 +194,21 @@ export interface AdapterRefusal {
   readonly retryAfterMs?: number | undefined;
 }
 
+/** Arguments of {@link LockAdapter.pollWait}. */
+export interface AdapterPollWaitRequest {
+  readonly key: string;
+  /** The waiting acquire's owner token (the same on every attempt of one wait). */
+  readonly token: string;
+  /** The refusal the last attempt got. */
+  readonly refusal: AdapterRefusal;
+  /** The lock client's own backoff delay, ms: what to sleep when the adapter knows nothing better. */
+  readonly fallbackMs: number;
+  /** What is left of the caller's wait, ms: the sleep never ends later. */
+  readonly remainingMs: number;
+  /** The caller's cancellation: the sleep rejects with `LockAbortedError` when it aborts. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** Result of {@link LockAdapter.acquire}. */
 export type AdapterAcquireResult = AdapterGrant | AdapterRefusal;
 
@@ -436,6 +451,16 @@ export interface LockAdapter {
    * `BackendRejectedError`).
    */
   forceRelease?(request: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult>;
+
+  /**
+   * Optional, for adapters without `pushWakeups`: sleep between two
+   * attempts of a waiting acquire, until the lock will likely be free (see
+   * `src/wait-schedule.ts`), instead of the lock client's blind backoff.
+   * Never longer than `remainingMs` nor than the refusal's `retryAfterMs`
+   * (the holder's expiry), so a dead holder is still noticed; a wrong guess
+   * costs latency only: the next attempt decides.
+   */
+  pollWait?(request: AdapterPollWaitRequest): Promise<void>;
 
   /** Current state of `key`, readable without the token. */
   inspect(key: string, options?: AdapterCallOptions): Promise<LockState>;

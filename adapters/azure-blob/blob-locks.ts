@@ -17,6 +17,7 @@ import type {
   AdapterReleaseResult,
   LockState,
 } from "../../src/types.js";
+import { WaitSchedule } from "../../src/wait-schedule.js";
 import { blobNameFor } from "./blob-names.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
 import {
@@ -45,7 +46,7 @@ const KNOWN_LIMIT = 1_000;
  */
 const RETRY_MARGIN_MS = 2_000;
 /** The record's fields of a grant, when there is none. */
-const NO_GRANT = { ttlMs: undefined, expiresAt: undefined, owner: undefined } as const;
+const NO_GRANT = { ttlMs: undefined, expiresAt: undefined, owner: undefined, acquiredAt: undefined } as const;
 
 /** A blob's metadata as of an ETag. */
 export interface Known {
@@ -82,6 +83,8 @@ export class BlobLocks {
   // change a blob's ETag, so when a lease answer carries the remembered ETag,
   // the remembered metadata is current and need not be read again.
   readonly #known = new Map<string, Known>();
+  /** When a waiter polls next (see `src/wait-schedule.ts`), by key. */
+  readonly schedule = new WaitSchedule();
 
   constructor(options: BlobLocksOptions) {
     this.#rest = options.rest;
@@ -98,13 +101,34 @@ export class BlobLocks {
     // 1. The lease: granted if the blob is free, expired, or already leased
     //    with this id (a retry after a lost answer).
     const leased = await this.#blobs.takeLease(blob, leaseId, seconds, undefined, signal);
-    if (leased.status === 409 && isLeasedByOther(leased.code)) return { ok: false, reason: "held" };
+    if (leased.status === 409 && isLeasedByOther(leased.code)) {
+      // Azure's refusal says nothing of the holder: what this instance last saw of the record does.
+      const seen = this.#known.get(blob)?.record;
+      this.schedule.refused(
+        key,
+        token,
+        seen && { fence: seen.fence, acquiredAt: seen.acquiredAt, lastHeldMs: seen.heldMs },
+      );
+      return { ok: false, reason: "held" };
+    }
     if (!isSuccess(leased)) throw answerError(leased, `acquire lease on ${blob}`, true);
-    const granted = { ttlMs: seconds * 1000, expiresAt: serverNow(leased) + seconds * 1000 };
+    const granted = {
+      ttlMs: seconds * 1000,
+      expiresAt: serverNow(leased) + seconds * 1000,
+      acquiredAt: serverNow(leased),
+    };
 
     try {
       const etag = leased.headers.get("etag") ?? "";
-      return await this.#fence(blob, leaseId, holder, owner, etag, serverNow(leased), granted, signal);
+      const result = await this.#fence(blob, leaseId, holder, owner, etag, serverNow(leased), granted, signal);
+      if (result.ok) {
+        const previous = this.#known.get(blob)?.record;
+        this.schedule.granted(key, token, result.fence, Date.now() + result.ttlMs, {
+          releasedAt: previous?.releasedAt,
+          lastHeldMs: previous?.heldMs,
+        });
+      }
+      return result;
     } catch (error) {
       // The lease is taken: whatever failed after it, the caller must treat
       // the acquire as possibly applied (the lock client then releases it).
@@ -125,7 +149,7 @@ export class BlobLocks {
     owner: string | undefined,
     leaseEtag: string,
     now: number,
-    granted: { ttlMs: number; expiresAt: number },
+    granted: { ttlMs: number; expiresAt: number; acquiredAt: number },
     signal: AbortSignal | undefined,
   ): Promise<AdapterAcquireResult> {
     // 2. The fence: already ours if the metadata names this lease and its
@@ -152,7 +176,7 @@ export class BlobLocks {
       if (isSuccess(written)) {
         const etag = written.headers.get("etag");
         if (etag) this.#remember(blob, etag, record);
-        return { ok: true, fence: record.fence, ...granted };
+        return { ok: true, fence: record.fence, ttlMs: granted.ttlMs, expiresAt: granted.expiresAt };
       }
       // Only the lease holder can write, so a changed ETag means a concurrent
       // attempt of this same acquire wrote first: read again, and find it.
@@ -198,6 +222,7 @@ export class BlobLocks {
     //    between and someone else was granted the key.
     const answer = await this.#blobs.takeLease(blob, leaseId, seconds, etag ?? rewritten.etag, signal);
     if (isSuccess(answer)) {
+      this.schedule.extended(key, token, Date.now() + seconds * 1000);
       return { ok: true, fence: record.fence, ttlMs: seconds * 1000, expiresAt: serverNow(answer) + seconds * 1000 };
     }
     if (
@@ -211,7 +236,16 @@ export class BlobLocks {
     throw answerError(answer, `extend the lease on ${blob}`, true);
   }
 
-  async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
+  async release(request: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
+    try {
+      return await this.#release(request);
+    } finally {
+      // Whatever the answer: a local waiter woken in vain costs one request.
+      this.schedule.released(request.key, request.token);
+    }
+  }
+
+  async #release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
     const blob = this.#blob(key);
     const leaseId = await leaseIdFor(token);
     const holder = await holderTag(leaseId);
@@ -219,7 +253,15 @@ export class BlobLocks {
     // 1. Clear the holder's name from the record, under the lease, so that
     //    the same token acquiring again is not taken for a retry of this
     //    grant. The fence is kept: it is the counter.
-    const cleared = (current: LockRecord): LockRecord => ({ ...current, holder: undefined, ...NO_GRANT });
+    // When, and after how long a hold, for the next waiters' schedule.
+    const releasedAt = this.#rest.serviceNow();
+    const cleared = (current: LockRecord): LockRecord => ({
+      ...current,
+      holder: undefined,
+      ...NO_GRANT,
+      releasedAt,
+      heldMs: current.acquiredAt === undefined ? undefined : Math.max(0, releasedAt - current.acquiredAt),
+    });
     const rewritten = await this.#rewrite(blob, leaseId, holder, cleared, signal);
     if (rewritten && !isSuccess(rewritten.answer)) {
       const written = rewritten.answer;

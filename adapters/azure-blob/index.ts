@@ -131,6 +131,7 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     acquire: (request) => locks.acquire(request),
     extend: (request) => locks.extend(request),
     release: (request) => locks.release(request),
+    pollWait: (request) => locks.schedule.wait(request),
     forceRelease: (request) => locks.forceRelease(request),
     inspect: (key, callOptions) => locks.inspect(key, callOptions?.signal),
     readValue: (key, callOptions) => values.read(key, callOptions?.signal),

@@ -17,6 +17,12 @@ export interface LockRecord {
   /** Expiry of the latest grant, epoch ms on the service's clock. */
   readonly expiresAt: number | undefined;
   readonly owner: string | undefined;
+  /** When the latest grant was made, epoch ms on the service's clock (for the wait schedule). */
+  readonly acquiredAt?: number | undefined;
+  /** When the latest release was made, epoch ms on the service's clock. */
+  readonly releasedAt?: number | undefined;
+  /** How long the latest released holder kept the lock, ms. */
+  readonly heldMs?: number | undefined;
   /** Guarded value: version of its last write or deletion (0 or absent before the first). */
   readonly valueVersion?: number | undefined;
   /** Guarded value: fence of the holder that wrote it. */
@@ -32,6 +38,9 @@ const FIELDS = {
   ttlMs: "edgelockttl",
   expiresAt: "edgelockexpires",
   owner: "edgelockowner",
+  acquiredAt: "edgelockacquired",
+  releasedAt: "edgelockreleased",
+  heldMs: "edgelockheld",
   valueVersion: "edgelockversion",
   valueFence: "edgelockvaluefence",
   writeId: "edgelockwrite",
@@ -45,6 +54,10 @@ export function recordHeaders(record: LockRecord): Record<string, string> {
   if (record.expiresAt !== undefined) headers[PREFIX + FIELDS.expiresAt] = String(record.expiresAt);
   // Metadata values are ASCII header values; the owner is any Unicode.
   if (record.owner !== undefined) headers[PREFIX + FIELDS.owner] = encodeURIComponent(record.owner);
+  for (const field of ["acquiredAt", "releasedAt", "heldMs"] as const) {
+    const value = record[field];
+    if (value !== undefined) headers[PREFIX + FIELDS[field]] = String(value);
+  }
   if (record.valueVersion !== undefined) headers[PREFIX + FIELDS.valueVersion] = String(record.valueVersion);
   if (record.valueFence !== undefined) headers[PREFIX + FIELDS.valueFence] = String(record.valueFence);
   if (record.writeId !== undefined) headers[PREFIX + FIELDS.writeId] = record.writeId;
@@ -82,6 +95,9 @@ export function readRecord(headers: Headers): LockRecord {
     ttlMs: number(get(FIELDS.ttlMs)),
     expiresAt: number(get(FIELDS.expiresAt)),
     owner: decoded,
+    acquiredAt: number(get(FIELDS.acquiredAt)),
+    releasedAt: number(get(FIELDS.releasedAt)),
+    heldMs: number(get(FIELDS.heldMs)),
     valueVersion: number(get(FIELDS.valueVersion)),
     valueFence: number(get(FIELDS.valueFence)),
     writeId: get(FIELDS.writeId),

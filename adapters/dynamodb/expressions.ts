@@ -11,6 +11,9 @@ import { DYNAMODB_CLEANUP_DELAY_S, DYNAMODB_PARTITION_KEY, DYNAMODB_TTL_ATTRIBUT
  * | `expiresAt` | N    | epoch ms on the holder's clock; absent when free            |
  * | `fence`     | N    | last fence granted; kept across releases                    |
  * | `owner`     | S    | optional holder description                                 |
+ * | `acquiredAt`| N    | epoch ms of the latest grant, on the granting client's clock |
+ * | `releasedAt`| N    | epoch ms of the latest release, on the releasing client's   |
+ * | `heldMs`    | N    | how long the latest released holder kept the lock, ms       |
  * | `cleanupAt` | N    | epoch s, DynamoDB TTL: a day after the lock's expiry        |
  * | `valueHeld` | N    | far-future epoch s while a guarded value is stored          |
  *
@@ -28,6 +31,9 @@ const NAMES = {
   "#owner": "owner",
   "#cleanupAt": DYNAMODB_TTL_ATTRIBUTE,
   "#valueHeld": "valueHeld",
+  "#acquiredAt": "acquiredAt",
+  "#releasedAt": "releasedAt",
+  "#heldMs": "heldMs",
 } as const;
 
 /**
@@ -80,7 +86,8 @@ export function acquireInput(
   staleBefore: number,
   now: number,
 ): UpdateItemCommandInput {
-  const set = `#token = :token, #expiresAt = :expiresAt, ${CLEANUP}`;
+  // When it was granted: a refused waiter's answer carries it, for the wait schedule.
+  const set = `#token = :token, #expiresAt = :expiresAt, #acquiredAt = :now, ${CLEANUP}`;
   const fence = "#fence = if_not_exists(#fence, :base) + :one";
   const values: Record<string, AttributeValue> = {
     ":token": S(request.token),
@@ -89,6 +96,7 @@ export function acquireInput(
     ":staleBefore": N(staleBefore),
     ":base": N(now * FENCE_BASE_PER_MS),
     ":one": N(1),
+    ":now": N(now),
   };
   // A previous holder's description must not outlive its lock.
   let update = `SET ${set}, ${fence} REMOVE #owner`;
@@ -100,7 +108,15 @@ export function acquireInput(
     ...key(table, request.key),
     ConditionExpression: FREE,
     UpdateExpression: update,
-    ExpressionAttributeNames: names("#token", "#expiresAt", "#fence", "#owner", "#cleanupAt", "#valueHeld"),
+    ExpressionAttributeNames: names(
+      "#token",
+      "#expiresAt",
+      "#fence",
+      "#owner",
+      "#cleanupAt",
+      "#valueHeld",
+      "#acquiredAt",
+    ),
     ExpressionAttributeValues: values,
     ReturnValues: "ALL_NEW",
     ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -147,12 +163,26 @@ export function releaseInput(
   return {
     ...key(table, request.key),
     ConditionExpression: "#token = :token AND #expiresAt >= :staleBefore",
-    UpdateExpression: `SET ${CLEANUP} REMOVE #token, #expiresAt, #owner`,
-    ExpressionAttributeNames: names("#token", "#expiresAt", "#owner", "#cleanupAt", "#valueHeld"),
+    // The hold it ends and when, for the next waiters' schedule (a grant
+    // written before `acquiredAt` existed records a hold of 0: unknown).
+    UpdateExpression:
+      `SET ${CLEANUP}, #releasedAt = :now, #heldMs = :now - if_not_exists(#acquiredAt, :now) ` +
+      "REMOVE #token, #expiresAt, #owner",
+    ExpressionAttributeNames: names(
+      "#token",
+      "#expiresAt",
+      "#owner",
+      "#cleanupAt",
+      "#valueHeld",
+      "#acquiredAt",
+      "#releasedAt",
+      "#heldMs",
+    ),
     ExpressionAttributeValues: {
       ":token": S(request.token),
       ":staleBefore": N(staleBefore),
       ":cleanupAt": cleanupAt(now),
+      ":now": N(now),
     },
     ReturnValues: "NONE",
   };

@@ -22,6 +22,7 @@ import type {
   StoredValue,
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
+import { WaitSchedule } from "../../src/wait-schedule.js";
 import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
 import { acquireInput, extendInput, forceReleaseInput, inspectInput, releaseInput } from "./expressions.js";
 import { translateError } from "./sdk-errors.js";
@@ -134,8 +135,11 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
     guardedValue: { maxBytes: DYNAMODB_MAX_VALUE_BYTES, requestsPerOperation: { read: 1, write: 1 } },
   };
 
+  const schedule = new WaitSchedule({ now });
+
   return {
     capabilities,
+    pollWait: (request) => schedule.wait(request),
     semaphores: dynamodbSemaphores({ table, client, now, marginMs, minTtlMs: minMs }),
 
     async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
@@ -145,12 +149,24 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
       const input = acquireInput(table, request, expiresAt, start - marginMs, start);
       try {
         const out = await client.send(new UpdateItemCommand(input), { abortSignal: request.signal });
-        return { ok: true, fence: readNumber(out.Attributes, "fence", true, out), ttlMs, expiresAt };
+        const fence = readNumber(out.Attributes, "fence", true, out);
+        schedule.granted(request.key, request.token, fence, expiresAt, {
+          releasedAt: optionalNumber(out.Attributes, "releasedAt"),
+          lastHeldMs: optionalNumber(out.Attributes, "heldMs"),
+        });
+        return { ok: true, fence, ttlMs, expiresAt };
       } catch (error) {
         if (!conditionFailed(error)) throw translateError(error, "UpdateItem (acquire)");
         const old = (error as { Item?: Record<string, AttributeValue> }).Item;
         const heldUntil = readNumber(old, "expiresAt", false, error);
         const left = heldUntil - now();
+        if (old?.token?.S !== request.token) {
+          schedule.refused(request.key, request.token, {
+            fence: optionalNumber(old, "fence"),
+            acquiredAt: optionalNumber(old, "acquiredAt"),
+            lastHeldMs: optionalNumber(old, "heldMs"),
+          });
+        }
         if (old?.token?.S === request.token) {
           // Our own grant, whose answer was lost: same fence, and only the
           // time it still has (it counts from the first attempt, not this one).
@@ -179,6 +195,7 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
         if (conditionFailed(error)) return { ok: false, reason: "not_held" };
         throw translateError(error, "UpdateItem (extend)");
       }
+      schedule.extended(request.key, request.token, expiresAt);
       return { ok: true, fence, ttlMs, expiresAt };
     },
 
@@ -192,6 +209,9 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
       } catch (error) {
         if (conditionFailed(error)) return { ok: false, reason: "not_held" };
         throw translateError(error, "UpdateItem (release)");
+      } finally {
+        // Whatever the answer: a local waiter woken in vain costs one request.
+        schedule.released(request.key, request.token);
       }
     },
 
@@ -319,6 +339,13 @@ function readNumber(
     });
   }
   return value;
+}
+
+/** A number attribute that may be absent (written by an older version, or never): `undefined` then. */
+function optionalNumber(item: Record<string, AttributeValue> | undefined, name: string): number | undefined {
+  const raw = item?.[name]?.N;
+  const value = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isSafeInteger(value) ? value : undefined;
 }
 
 function validateTable(table: unknown): string {

@@ -14,7 +14,7 @@ import { describeConformance } from "../conformance/index.js";
 import { DYNAMODB_LOCAL_CREDENTIALS, DYNAMODB_LOCAL_REGION } from "../support/dynamodb-local.js";
 import { MARGIN_MS, TABLE, useDynamoDBLocal } from "./dynamodb-fixture.js";
 
-const { endpoint, rawClient, adapter } = useDynamoDBLocal();
+const { endpoint, rawClient, rawItem, adapter } = useDynamoDBLocal();
 
 describeConformance({ name: "dynamodb", create: ({ fetch }) => adapter({ fetch }) });
 
@@ -59,6 +59,29 @@ describe("dynamodb adapter", () => {
       ...Array(2).fill("DynamoDB_20120810.UpdateItem"),
     ]);
     expect(seen.every((s) => s.signed && s.url.startsWith(endpoint()))).toBe(true);
+  });
+
+  test("the item records when a grant was made and how long the released holder kept it, for waiters' polling", async () => {
+    const a = adapter();
+    const key = `hold-${newToken()}`;
+    const token = newToken();
+    const before = Date.now();
+    expect(await a.acquire({ key, token, ttlMs: 5_000 })).toMatchObject({ ok: true });
+    const acquiredAt = Number((await rawItem(key))?.acquiredAt?.N);
+    expect(acquiredAt).toBeGreaterThanOrEqual(before);
+    expect(acquiredAt).toBeLessThanOrEqual(Date.now());
+    // A refusal carries them back at no extra request (the old item), and the lock is untouched.
+    expect(await a.acquire({ key, token: newToken(), ttlMs: 5_000 })).toMatchObject({ ok: false, reason: "held" });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await a.release({ key, token })).toEqual({ ok: true });
+    const released = await rawItem(key);
+    expect(Number(released?.heldMs?.N)).toBeGreaterThanOrEqual(60);
+    expect(Number(released?.releasedAt?.N) - acquiredAt).toBe(Number(released?.heldMs?.N));
+    expect(released?.token).toBeUndefined();
+    // The next grant keeps the previous holder's figures, so its refusals carry them.
+    expect(await a.acquire({ key, token: newToken(), ttlMs: 5_000 })).toMatchObject({ ok: true });
+    expect((await rawItem(key))?.heldMs).toEqual(released?.heldMs);
+    await a.dispose?.();
   });
 
   test("the adapter's own client makes one attempt and leaves retries to the lock client", async () => {

@@ -196,6 +196,8 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
     // Without this the semaphore cases saw no semaphores and only checked the refusal.
     ...(adapter.semaphores ? { semaphores: adapter.semaphores } : {}),
     ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
+    // A sleep, not a backend call: passed through uncounted, so the adapter's own waiting is what runs.
+    ...(adapter.pollWait ? { pollWait: (request) => adapter.pollWait?.(request) ?? Promise.resolve() } : {}),
   };
   return {
     adapter: observed,
