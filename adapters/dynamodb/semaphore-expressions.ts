@@ -131,10 +131,10 @@ export function semaphoreCreateInput(
  * map, less the expired entries removed here, has room under the limit.
  */
 export function semaphoreAcquireInput(table: string, semaphoreKey: string, plan: AcquirePlan): UpdateItemCommandInput {
+  // DynamoDB refuses names and values the expressions do not use: each is added with its use.
   const names: Record<string, string> = {
     "#permits": NAMES["#permits"],
     "#fences": NAMES["#fences"],
-    "#fence": NAMES["#fence"],
     "#version": NAMES["#version"],
     "#cleanupAt": NAMES["#cleanupAt"],
   };
@@ -169,6 +169,7 @@ export function semaphoreAcquireInput(table: string, semaphoreKey: string, plan:
   }
   if (plan.add) {
     names["#token"] = plan.add.token;
+    names["#fence"] = NAMES["#fence"];
     values[":entry"] = entryValue(plan.add.expiresAt, plan.add.owner);
     conditions.push("attribute_not_exists(#permits.#token)");
     sets.push("#permits.#token = :entry", "#fences.#token = #fence + :one", "#fence = #fence + :one");
