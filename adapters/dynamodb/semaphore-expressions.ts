@@ -9,18 +9,26 @@ import { DYNAMODB_CLEANUP_DELAY_S, DYNAMODB_PARTITION_KEY, DYNAMODB_TTL_ATTRIBUT
  * | attribute   | type | meaning                                                        |
  * |-------------|------|----------------------------------------------------------------|
  * | `pk`        | S    | `\u0001semaphore\u0001` + namespaced key (apart from lock items) |
- * | `permits`   | M    | token → `{ f: fence, e: expiresAt (client epoch ms), o?: owner }` |
+ * | `permits`   | M    | token → `{ e: expiresAt (client epoch ms), o?: owner }`        |
+ * | `fences`    | M    | token → the permit's fence                                     |
  * | `limit`     | N    | limit of the live permits                                      |
  * | `fence`     | N    | last fence granted; kept while the item lives                  |
- * | `version`   | N    | bumped by every write: acquire rewrites `permits` whole on it  |
- * | `cleanupAt` | N    | epoch s, DynamoDB TTL: a day after the latest expiry           |
+ * | `version`   | N    | bumped by every write (diagnostics; no condition depends on it) |
+ * | `cleanupAt` | N    | epoch s, DynamoDB TTL: past any permit's possible expiry + a day |
  *
- * Acquire drops expired permits and adds its own in one conditional write on
- * the `version` it last saw; extend and release touch only their own entry,
- * and bump `version` so that no acquire based on older state overwrites them.
+ * An acquire adds only its own entry, on a condition that is the invariant
+ * itself: the token is not there yet, and the map has room for it (at most
+ * `limit` entries, live or not, so never more than `limit` live permits on
+ * any clock). A write by another client that leaves room does not refuse it.
+ * Expired entries are removed only when they are needed for room, each on
+ * the condition that it is still expired, so the count stays exact. The
+ * fence comes from `fence + 1` in the same write (the permit's fence lives in
+ * `fences`, a sibling map, because one write cannot both create an entry and
+ * compute one of its fields). Extend and release touch only their own entry.
  */
 const NAMES = {
   "#permits": "permits",
+  "#fences": "fences",
   "#limit": "limit",
   "#fence": "fence",
   "#version": "version",
@@ -29,6 +37,9 @@ const NAMES = {
 
 /** Key prefix of semaphore items: a control character no validated key contains. */
 export const SEMAPHORE_PK_PREFIX = "\u0001semaphore\u0001";
+
+/** Expired entries one acquire removes at most (each adds a condition; expressions are limited to 4 KB). */
+export const MAX_DROPS_PER_WRITE = 32;
 
 export interface PermitEntry {
   readonly fence: number;
@@ -51,9 +62,9 @@ function key(table: string, semaphoreKey: string) {
   return { TableName: table, Key: { [DYNAMODB_PARTITION_KEY]: S(SEMAPHORE_PK_PREFIX + semaphoreKey) } };
 }
 
-function permitValue(permit: PermitEntry): AttributeValue {
-  const m: Record<string, AttributeValue> = { f: N(permit.fence), e: N(permit.expiresAt) };
-  if (permit.owner !== undefined) m.o = S(permit.owner);
+function entryValue(expiresAt: number, owner: string | undefined): AttributeValue {
+  const m: Record<string, AttributeValue> = { e: N(expiresAt) };
+  if (owner !== undefined) m.o = S(owner);
   return { M: m };
 }
 
@@ -66,36 +77,110 @@ export function baseFence(now: number): number {
   return now * FENCE_BASE_PER_MS;
 }
 
-/** Acquire: write `next` whole, if the item is still at `seen.version` (absent when 0). */
-export function semaphoreWriteInput(
+/** What one acquire write does, computed from the item as last seen. */
+export interface AcquirePlan {
+  /** The permit to add; absent for a write that only removes expired entries to make room. */
+  readonly add?: { readonly token: string; readonly expiresAt: number; readonly owner?: string | undefined };
+  readonly limit: number;
+  /** Entries to remove, each only if still expired (before `staleBefore`). */
+  readonly drops: readonly string[];
+  /** With `add`: the stored limit differs (no live permits), every entry is among `drops`, the write sets `limit`. */
+  readonly changeLimit: boolean;
+  readonly staleBefore: number;
+  /** Client clock now, for `cleanupAt`. */
+  readonly now: number;
+}
+
+/** Acquire on an item that does not exist yet: create it holding one permit. */
+export function semaphoreCreateInput(
   table: string,
   semaphoreKey: string,
-  seen: SemaphoreItem,
-  next: { fence: number; limit: number; permits: ReadonlyMap<string, PermitEntry> },
+  add: NonNullable<AcquirePlan["add"]>,
+  limit: number,
+  now: number,
 ): UpdateItemCommandInput {
-  const latest = Math.max(...Array.from(next.permits.values(), (permit) => permit.expiresAt));
+  const fence = baseFence(now) + 1;
   return {
     ...key(table, semaphoreKey),
-    ConditionExpression: seen.version === 0 ? "attribute_not_exists(#version)" : "#version = :seen",
+    ConditionExpression: "attribute_not_exists(#permits)",
     UpdateExpression:
-      "SET #permits = :permits, #limit = :limit, #fence = :fence, #version = :next, #cleanupAt = :cleanupAt",
+      "SET #permits = :permits, #fences = :fences, #limit = :limit, #fence = :fence, #version = :one, #cleanupAt = :cleanupAt",
     ExpressionAttributeNames: {
       "#permits": NAMES["#permits"],
+      "#fences": NAMES["#fences"],
       "#limit": NAMES["#limit"],
       "#fence": NAMES["#fence"],
       "#version": NAMES["#version"],
       "#cleanupAt": NAMES["#cleanupAt"],
     },
     ExpressionAttributeValues: {
-      ":permits": {
-        M: Object.fromEntries(Array.from(next.permits, ([token, permit]) => [token, permitValue(permit)])),
-      },
-      ":limit": N(next.limit),
-      ":fence": N(next.fence),
-      ":next": N(seen.version + 1),
-      ":cleanupAt": cleanupAt(latest),
-      ...(seen.version === 0 ? {} : { ":seen": N(seen.version) }),
+      ":permits": { M: { [add.token]: entryValue(add.expiresAt, add.owner) } },
+      ":fences": { M: { [add.token]: N(fence) } },
+      ":limit": N(limit),
+      ":fence": N(fence),
+      ":one": N(1),
+      ":cleanupAt": cleanupAt(now + MAX_DURATION_MS),
     },
+    ReturnValues: "ALL_NEW",
+    ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+  };
+}
+
+/**
+ * Acquire on an existing item: add the permit if the token is absent and the
+ * map, less the expired entries removed here, has room under the limit.
+ */
+export function semaphoreAcquireInput(table: string, semaphoreKey: string, plan: AcquirePlan): UpdateItemCommandInput {
+  // DynamoDB refuses names and values the expressions do not use: each is added with its use.
+  const names: Record<string, string> = {
+    "#permits": NAMES["#permits"],
+    "#fences": NAMES["#fences"],
+    "#version": NAMES["#version"],
+    "#cleanupAt": NAMES["#cleanupAt"],
+  };
+  const values: Record<string, AttributeValue> = {
+    ":one": N(1),
+    // DynamoDB has no max(): past any permit's possible expiry (the longest
+    // TTL), so the item outlives all of them, as extend does.
+    ":cleanupAt": cleanupAt(plan.now + MAX_DURATION_MS),
+  };
+  const conditions: string[] = [];
+  const sets = ["#version = #version + :one", "#cleanupAt = :cleanupAt"];
+  const removes: string[] = [];
+  plan.drops.forEach((token, i) => {
+    names[`#d${i}`] = token;
+    conditions.push(`#permits.#d${i}.e < :staleBefore`);
+    removes.push(`#permits.#d${i}`, `#fences.#d${i}`);
+  });
+  if (plan.drops.length > 0) values[":staleBefore"] = N(plan.staleBefore);
+  if (plan.add) {
+    names["#limit"] = NAMES["#limit"];
+    values[":limit"] = N(plan.limit);
+    if (plan.changeLimit) {
+      // No live permit under the old limit: every entry is removed here, so none may have been added since.
+      values[":size"] = N(plan.drops.length);
+      conditions.push("size(#permits) <= :size");
+      sets.push("#limit = :limit");
+    } else {
+      // After the write: size - drops + 1 <= limit.
+      values[":room"] = N(plan.limit + plan.drops.length);
+      conditions.push("#limit = :limit", "size(#permits) < :room");
+    }
+  }
+  if (plan.add) {
+    names["#token"] = plan.add.token;
+    names["#fence"] = NAMES["#fence"];
+    values[":entry"] = entryValue(plan.add.expiresAt, plan.add.owner);
+    conditions.push("attribute_not_exists(#permits.#token)");
+    sets.push("#permits.#token = :entry", "#fences.#token = #fence + :one", "#fence = #fence + :one");
+  }
+  return {
+    ...key(table, semaphoreKey),
+    ConditionExpression: conditions.join(" AND "),
+    UpdateExpression: `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: "ALL_NEW",
     ReturnValuesOnConditionCheckFailure: "ALL_OLD",
   };
 }
@@ -138,8 +223,13 @@ export function semaphoreReleaseInput(
   return {
     ...key(table, request.key),
     ConditionExpression: "#permits.#token.e >= :staleBefore",
-    UpdateExpression: "REMOVE #permits.#token SET #version = #version + :one",
-    ExpressionAttributeNames: { "#permits": NAMES["#permits"], "#token": request.token, "#version": NAMES["#version"] },
+    UpdateExpression: "REMOVE #permits.#token, #fences.#token SET #version = #version + :one",
+    ExpressionAttributeNames: {
+      "#permits": NAMES["#permits"],
+      "#fences": NAMES["#fences"],
+      "#token": request.token,
+      "#version": NAMES["#version"],
+    },
     ExpressionAttributeValues: { ":staleBefore": N(staleBefore), ":one": N(1) },
     // The new item keeps this adapter's copy current, so its next acquire is one write.
     ReturnValues: "ALL_NEW",
@@ -165,10 +255,11 @@ export function readSemaphoreItem(item: Record<string, AttributeValue> | undefin
   const fence = num(item.fence);
   const limit = num(item.limit);
   const map = item.permits?.M;
-  if (version === undefined || fence === undefined || limit === undefined || map === undefined) return undefined;
+  const fences = item.fences?.M;
+  if (version === undefined || fence === undefined || limit === undefined || !map || !fences) return undefined;
   const permits = new Map<string, PermitEntry>();
   for (const [token, value] of Object.entries(map)) {
-    const f = num(value.M?.f);
+    const f = num(fences[token]);
     const e = num(value.M?.e);
     if (f === undefined || e === undefined) return undefined;
     const owner = value.M?.o?.S;

@@ -9,19 +9,26 @@ import type { SemaphoreAcquireRequest, SemaphoreAcquireResult, SemaphoreAdapter 
 import type { DynamoDBSender } from "./client.js";
 import { translateError } from "./sdk-errors.js";
 import {
-  baseFence,
+  MAX_DROPS_PER_WRITE,
   NO_SEMAPHORE_ITEM,
-  type PermitEntry,
   readSemaphoreItem,
   type SemaphoreItem,
+  semaphoreAcquireInput,
+  semaphoreCreateInput,
   semaphoreExtendInput,
   semaphoreReadInput,
   semaphoreReleaseInput,
-  semaphoreWriteInput,
 } from "./semaphore-expressions.js";
 
-/** Conditional writes one acquire tries before reporting contention (each failed one is another's success). */
+/**
+ * Conditional writes one acquire tries before it reports a refusal. A write
+ * is refused only when its outcome changed (the set filled up, an expired
+ * entry it removes was taken or extended, the limit changed), and the
+ * refused write returns the current item, so one or two writes are the rule.
+ */
 const MAX_WRITES_PER_ACQUIRE = 8;
+/** `retryAfterMs` of the refusal after {@link MAX_WRITES_PER_ACQUIRE}: retry soon, with jitter. */
+const CONTENDED_RETRY_MS = 20;
 /** Items remembered per adapter, so that an uncontended acquire is one write. */
 const CACHE_SIZE = 1_000;
 
@@ -35,11 +42,13 @@ interface Settings {
 
 /**
  * Semaphores on DynamoDB: one item per key holding all permits. Acquire is
- * one conditional write on the item version this adapter last saw (cached
- * from its previous write or read); when another client wrote since, the
- * refused write returns the current item and the acquire is recomputed from
- * it, so a cold or contended acquire costs one more write per change it
- * missed. The clients' clocks decide expiry, with the lock's skew margin.
+ * one conditional write that adds this token's entry if it is absent and the
+ * map has room under the limit (see semaphore-expressions.ts), planned from
+ * the item this adapter last saw; other clients' writes that leave room do
+ * not refuse it. A refused write returns the current item and the acquire is
+ * replanned from it: a cold adapter's first acquire may cost two writes, a
+ * set that really filled up is refused on the item that write returned. The
+ * clients' clocks decide expiry, with the lock's skew margin.
  */
 export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: Settings): SemaphoreAdapter {
   const cache = new Map<string, SemaphoreItem>();
@@ -78,41 +87,59 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
     let fresh = !cache.has(request.key);
     for (let write = 0; write < MAX_WRITES_PER_ACQUIRE; write++) {
       const start = now();
+      const staleBefore = start - marginMs;
       // Live for contenders until expiry plus the margin, as for locks.
-      const live = new Map([...seen.permits].filter(([, permit]) => permit.expiresAt >= start - marginMs));
-      const own = live.get(request.token);
-      if (own) {
+      const live = [...seen.permits].filter(([, permit]) => permit.expiresAt >= staleBefore);
+      const stale = [...seen.permits].filter(([, permit]) => permit.expiresAt < staleBefore).map(([token]) => token);
+      const own = seen.permits.get(request.token);
+      if (own && own.expiresAt >= staleBefore) {
         // Our own earlier grant (a retry after a lost answer): same fence, and only the time it still has.
         return { ok: true, fence: own.fence, ttlMs: Math.max(1, own.expiresAt - now()), expiresAt: own.expiresAt };
       }
-      const refused = (live.size > 0 && seen.limit !== request.limit) || live.size >= request.limit;
-      if (refused && !fresh) {
+      const mismatch = live.length > 0 && seen.limit !== request.limit;
+      if ((mismatch || live.length >= request.limit) && !fresh) {
         seen = await read(request.key, request.signal);
         fresh = true;
         write--;
         continue;
       }
-      if (live.size > 0 && seen.limit !== request.limit) {
-        return { ok: false, reason: "limit_mismatch", limit: seen.limit };
-      }
-      if (live.size >= request.limit) {
-        const earliest = Math.min(...Array.from(live.values(), (permit) => permit.expiresAt));
+      if (mismatch) return { ok: false, reason: "limit_mismatch", limit: seen.limit };
+      if (live.length >= request.limit) {
+        const earliest = Math.min(...live.map(([, permit]) => permit.expiresAt));
         return { ok: false, reason: "held", retryAfterMs: Math.max(1, earliest + marginMs - now()) };
       }
-      const fence = seen.version === 0 ? baseFence(start) + 1 : seen.fence + 1;
-      const expiresAt = start + ttlMs;
-      const permit: PermitEntry = { fence, expiresAt, owner: request.owner };
-      const permits = new Map(live).set(request.token, permit);
-      const next = { fence, limit: request.limit, permits };
-      try {
-        await client.send(new UpdateItemCommand(semaphoreWriteInput(table, request.key, seen, next)), {
-          abortSignal: request.signal,
+      const add = { token: request.token, expiresAt: start + ttlMs, owner: request.owner };
+      let input: ReturnType<typeof semaphoreCreateInput>;
+      if (seen.version === 0) {
+        input = semaphoreCreateInput(table, request.key, add, request.limit, start);
+      } else {
+        const changeLimit = seen.limit !== request.limit;
+        // Expired entries are removed only when the room is needed (each removal is a condition that can fail).
+        const needed = changeLimit ? seen.permits.size : seen.permits.size + 1 - request.limit;
+        let drops = needed > 0 ? stale.slice(0, MAX_DROPS_PER_WRITE) : [];
+        // Our own entry, expired (a retry after its TTL): it must go before the token can be added again.
+        if (own && !drops.includes(request.token)) drops = [request.token];
+        // Too many to remove in one write, or our own expired entry among them: remove first, add next time.
+        const cleanupOnly = drops.length < needed || drops.includes(request.token);
+        input = semaphoreAcquireInput(table, request.key, {
+          ...(cleanupOnly ? {} : { add }),
+          limit: request.limit,
+          drops,
+          changeLimit,
+          staleBefore,
+          now: start,
         });
+      }
+      let out: UpdateItemCommandOutput;
+      try {
+        out = await client.send(new UpdateItemCommand(input), { abortSignal: request.signal });
       } catch (error) {
         if ((error as { name?: unknown } | null)?.name !== "ConditionalCheckFailedException") {
           cache.delete(request.key);
           throw translateError(error, "UpdateItem (semaphore acquire)");
         }
+        // Refused: nothing was written. The current item decides the next try
+        // (and shows our permit if an earlier attempt of this write was applied).
         const current = readSemaphoreItem((error as { Item?: Parameters<typeof readSemaphoreItem>[0] }).Item);
         if (!current) throw unreadable(error, false);
         seen = current;
@@ -120,13 +147,23 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
         remember(request.key, current);
         continue;
       }
-      remember(request.key, { version: seen.version + 1, ...next });
-      return { ok: true, fence, ttlMs, expiresAt };
+      const item = readSemaphoreItem(out.Attributes);
+      if (!item) throw unreadable(out, true);
+      seen = item;
+      fresh = true;
+      remember(request.key, item);
+      const permit = item.permits.get(request.token);
+      if (permit) return { ok: true, fence: permit.fence, ttlMs, expiresAt: permit.expiresAt };
+      // A clean-up write: the next turn adds the permit.
     }
-    throw new BackendError(`semaphore "${request.key}" changed on every one of ${MAX_WRITES_PER_ACQUIRE} writes`, {
-      maybeApplied: false,
-      retryable: true,
-    });
+    // Every write was refused because the set kept changing (or went to
+    // clean-up). Safe to report as a refusal: a refused write applies nothing,
+    // a clean-up write adds no permit, and a write the SDK retried after a lost
+    // answer shows our token in the item the retry returns (granted above); an
+    // answer lost for good throws, and the client resolves it with the token.
+    // So no permit of ours exists: the waiting client polls again after a
+    // short pause, and tryAcquire reports "held" for a set that was contended.
+    return { ok: false, reason: "held", retryAfterMs: 1 + Math.floor(Math.random() * CONTENDED_RETRY_MS) };
   };
 
   return {

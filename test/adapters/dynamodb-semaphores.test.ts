@@ -62,3 +62,23 @@ test("dynamodb semaphore: a cold instance pays one extra write to learn the item
   permits.push(after);
   await Promise.all(permits.map((permit) => permit?.release()));
 }, 30_000);
+
+test("dynamodb semaphore: more expired entries than one write may remove are cleared first, then the new limit applies", async () => {
+  const key = `sem-many-stale-${Math.random().toString(36).slice(2, 8)}`;
+  const old = createLocker({ adapter: adapter() }).semaphore(key, { limit: 40 });
+  for (let i = 0; i < 40; i++) expect(await old.tryAcquire({ ttlMs: 10_000 })).not.toBeNull();
+  // A client a minute ahead sees all 40 expired (holders that died): 40 entries to remove, more than one write's 32.
+  const counted = wire();
+  const later = () => Date.now() + 60_000;
+  const semaphore = createLocker({ adapter: adapter({ fetch: counted.fetch, now: later }) }).semaphore(key, {
+    limit: 2,
+  });
+  const permit = await semaphore.tryAcquire({ ttlMs: 10_000 });
+  expect(permit).not.toBeNull();
+  // Cold attempt (returns the item), a clean-up write of 32, then the write that removes 8 and adds the permit.
+  expect(counted.state.requests).toBe(3);
+  const state = await semaphore.inspect();
+  expect(state.limit).toBe(2);
+  expect(state.permits).toHaveLength(1);
+  await permit?.release();
+}, 30_000);

@@ -234,6 +234,47 @@ export function semaphores(suite: Suite): void {
     await expect.poll(async () => (await semaphore.inspect()).permits, { timeout: 10_000 }).toEqual([]);
   });
 
+  test("16 contenders on separate instances wait for permits of limit 4: no error, never above 4, 4 reached", async () => {
+    if (!has()) return refusesWithoutSemaphores();
+    const k = suite.key("sem-separate");
+    const limit = 4;
+    const instances = await suite.contenders(16, "separate instances");
+    let inside = 0;
+    let most = 0;
+    let runs = 0;
+    const deadline = Date.now() + 2_000;
+    // Each contender has its own instance (its own remembered state, as another
+    // process would), so every write races the others': contention alone must
+    // never make an acquire fail, only wait. No retries: with no fault
+    // injected, a backend error the client would retry must not happen at all
+    // (the time limit per call is generous: a slow loaded backend is not the point).
+    const options = { retries: 0, requestTimeoutMs: 30_000, backoff: { baseMs: 5, maxMs: 50 } };
+    const worker = async (instance: (typeof instances)[number]) => {
+      const semaphore = instance.locker(options).semaphore(k, { limit });
+      while (Date.now() < deadline) {
+        const result = await semaphore.withPermit(
+          async () => {
+            inside++;
+            most = Math.max(most, inside);
+            // Until the limit has been reached once, hold until it is (or 2 s pass), as in the
+            // churn case below; then churn as a deployment would, 1–2 ms of work a permit.
+            const until = Date.now() + 2_000;
+            while (most < limit && inside < limit && Date.now() < until) await sleep(5);
+            await sleep(1 + Math.random());
+            inside--;
+          },
+          { ttlMs: ttl(), waitMs: 30_000 },
+        );
+        if (result.ran) runs++;
+      }
+    };
+    await Promise.all(instances.map(worker));
+    expect(runs).toBeGreaterThan(limit);
+    expect(most).toBeLessThanOrEqual(limit);
+    expect(most).toBe(limit);
+    expect((await suite.locker().semaphore(k, { limit }).inspect()).permits).toEqual([]);
+  }, 120_000);
+
   test("never more than the limit at any instant while 6 workers churn permits under lost responses", async () => {
     if (!has()) return refusesWithoutSemaphores();
     const k = suite.key("sem-churn");
