@@ -1,3 +1,4 @@
+import { ExtendRequest, ReleaseRequest } from "./adapter-requests.js";
 import type { AttemptSignal } from "./backend-call.js";
 import { LockLostError, StaleWriteError } from "./errors.js";
 import { describeError, type EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
@@ -189,16 +190,7 @@ export class LeaseImpl implements Lease {
     const sentAt = Date.now();
     const result = await this.#ctx
       .call(
-        op.wrap((attempt) =>
-          this.#ctx.adapter.extend({
-            key: this.#backendKey,
-            token: this.token,
-            ttlMs,
-            get signal() {
-              return attempt.signal;
-            },
-          }),
-        ),
+        op.wrap((attempt) => this.#ctx.adapter.extend(new ExtendRequest(this.#backendKey, this.token, ttlMs, attempt))),
       )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
@@ -282,17 +274,7 @@ export class LeaseImpl implements Lease {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
     await this.#ctx
-      .call(
-        op.wrap((attempt) =>
-          this.#ctx.adapter.release({
-            key: this.#backendKey,
-            token: this.token,
-            get signal() {
-              return attempt.signal;
-            },
-          }),
-        ),
-      )
+      .call(op.wrap((attempt) => this.#ctx.adapter.release(new ReleaseRequest(this.#backendKey, this.token, attempt))))
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
       });
