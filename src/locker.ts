@@ -281,10 +281,13 @@ class LockerImpl implements Locker, LeaseContext {
             return request;
           }),
           {
-            attemptMs: () => {
-              serverWait = push ? this.#serverWait(budget) : 0;
-              return this.#requestTimeoutMs + serverWait;
-            },
+            // A fixed limit unless the backend waits for us: no closure per call then.
+            attemptMs: push
+              ? () => {
+                  serverWait = this.#serverWait(budget);
+                  return this.#requestTimeoutMs + serverWait;
+                }
+              : this.#requestTimeoutMs,
             retries: this.#retries,
             endsAt: budget.endsAt,
           },
