@@ -214,24 +214,24 @@ export class LeaseImpl implements Lease {
 
   release(): Promise<void> {
     if (this.#state === "released") return Promise.resolve();
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<void> {
     // A lease already lost was counted then; its release is only clean-up.
     const op = this.#state === "held" ? this.#ctx.telemetry.start("release", this.key) : NO_EVENTS;
-    this.#releasing ??= op
-      .settle(this.#backendRelease(op), () => ({
+    try {
+      await op.settle(this.#backendRelease(op), () => ({
         type: "released",
         fence: this.fence,
         heldMs: Date.now() - this.#grantedAt,
-      }))
-      .then(
-        () => {
-          this.#end("released");
-        },
-        (error: unknown) => {
-          this.#releasing = undefined;
-          throw error;
-        },
-      );
-    return this.#releasing;
+      }));
+    } catch (error) {
+      this.#releasing = undefined;
+      throw error;
+    }
+    this.#end("released");
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -273,11 +273,13 @@ export class LeaseImpl implements Lease {
   async #backendRelease(op: OperationTracker = NO_EVENTS): Promise<void> {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
-    await this.#ctx
-      .call(op.wrap((attempt) => this.#ctx.adapter.release(new ReleaseRequest(this.#backendKey, this.token, attempt))))
-      .catch((error: unknown) => {
-        throw redactToken(error, this.token);
-      });
+    try {
+      await this.#ctx.call(
+        op.wrap((attempt) => this.#ctx.adapter.release(new ReleaseRequest(this.#backendKey, this.token, attempt))),
+      );
+    } catch (error) {
+      throw redactToken(error, this.token);
+    }
   }
 
   #goneError(): LockLostError {
