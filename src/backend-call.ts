@@ -34,8 +34,11 @@ export async function callWithRetries<T>(
     const cut = left < planned;
     const limit = new AttemptLimit(timeoutMs, userSignal);
     try {
-      return await limit.run(operation);
+      const value = await limit.run(operation);
+      limit.finish();
+      return value;
     } catch (cause) {
+      limit.finish();
       if (userSignal?.aborted) throw abortError(userSignal);
       const error = limit.timedOut
         ? new BackendError(
@@ -123,6 +126,10 @@ class AttemptLimit implements AttemptSignal {
     return this.#controller.signal;
   }
 
+  /**
+   * The attempt's answer, or its limit's rejection, whichever comes first.
+   * The caller calls {@link finish} once it has it.
+   */
   run<T>(operation: (attempt: AttemptSignal) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#reject = reject;
@@ -131,25 +138,9 @@ class AttemptLimit implements AttemptSignal {
         this.#onUserAbort = () => this.#abort(userSignal.reason);
         userSignal.addEventListener("abort", this.#onUserAbort, { once: true });
       }
-      let pending: Promise<T>;
-      try {
-        pending = operation(this);
-      } catch (error) {
-        this.#finish();
-        reject(error);
-        return;
-      }
-      pending.then(
-        (value) => {
-          this.#finish();
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#finish();
-          reject(error);
-        },
-      );
-      if (!this.settled) armLater(this);
+      // A synchronous throw rejects the promise, as a rejection would.
+      operation(this).then(resolve, reject);
+      armLater(this);
     });
   }
 
@@ -168,11 +159,12 @@ class AttemptLimit implements AttemptSignal {
     if (this.settled) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
-    this.#finish();
+    this.finish();
+    // A no-op if the operation settled first (its answer stands).
     this.#reject?.(reason);
   }
 
-  #finish(): void {
+  finish(): void {
     this.settled = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#onUserAbort) this.#userSignal?.removeEventListener("abort", this.#onUserAbort);

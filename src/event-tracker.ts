@@ -146,8 +146,18 @@ export function describeError(error: unknown): LockEventError {
   return { name: known.name, code: known.code, message: known.message };
 }
 
+/** What {@link acquireOutcome} gives an operation nobody observes: never called, so made once. */
+const UNOBSERVED_OUTCOME: ReturnType<typeof acquireOutcome> = {
+  done: () => ({ type: "refused", reason: "held", attempts: 0 }),
+  failed: () => undefined,
+};
+
 /** How an acquire ends, as events: a lease, `null` (held), or a timeout. */
-export function acquireOutcome(op: OperationTracker) {
+export function acquireOutcome(op: OperationTracker): {
+  done: (lease: { fence: number; ttlMs: number } | null) => EndFields;
+  failed: (error: unknown) => EndFields | undefined;
+} {
+  if (op === NO_EVENTS) return UNOBSERVED_OUTCOME;
   return {
     done: (lease: { fence: number; ttlMs: number } | null): EndFields =>
       lease

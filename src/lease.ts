@@ -1,3 +1,4 @@
+import { ExtendRequest, ReleaseRequest } from "./adapter-requests.js";
 import type { AttemptSignal } from "./backend-call.js";
 import { LockLostError, StaleWriteError } from "./errors.js";
 import { describeError, type EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
@@ -189,16 +190,7 @@ export class LeaseImpl implements Lease {
     const sentAt = Date.now();
     const result = await this.#ctx
       .call(
-        op.wrap((attempt) =>
-          this.#ctx.adapter.extend({
-            key: this.#backendKey,
-            token: this.token,
-            ttlMs,
-            get signal() {
-              return attempt.signal;
-            },
-          }),
-        ),
+        op.wrap((attempt) => this.#ctx.adapter.extend(new ExtendRequest(this.#backendKey, this.token, ttlMs, attempt))),
       )
       .catch((error: unknown) => {
         throw redactToken(error, this.token);
@@ -222,24 +214,24 @@ export class LeaseImpl implements Lease {
 
   release(): Promise<void> {
     if (this.#state === "released") return Promise.resolve();
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<void> {
     // A lease already lost was counted then; its release is only clean-up.
     const op = this.#state === "held" ? this.#ctx.telemetry.start("release", this.key) : NO_EVENTS;
-    this.#releasing ??= op
-      .settle(this.#backendRelease(op), () => ({
+    try {
+      await op.settle(this.#backendRelease(op), () => ({
         type: "released",
         fence: this.fence,
         heldMs: Date.now() - this.#grantedAt,
-      }))
-      .then(
-        () => {
-          this.#end("released");
-        },
-        (error: unknown) => {
-          this.#releasing = undefined;
-          throw error;
-        },
-      );
-    return this.#releasing;
+      }));
+    } catch (error) {
+      this.#releasing = undefined;
+      throw error;
+    }
+    this.#end("released");
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -281,21 +273,13 @@ export class LeaseImpl implements Lease {
   async #backendRelease(op: OperationTracker = NO_EVENTS): Promise<void> {
     // `not_held` means it expired or was released by an earlier, ambiguous
     // attempt: either way this lease no longer holds it, which is the goal.
-    await this.#ctx
-      .call(
-        op.wrap((attempt) =>
-          this.#ctx.adapter.release({
-            key: this.#backendKey,
-            token: this.token,
-            get signal() {
-              return attempt.signal;
-            },
-          }),
-        ),
-      )
-      .catch((error: unknown) => {
-        throw redactToken(error, this.token);
-      });
+    try {
+      await this.#ctx.call(
+        op.wrap((attempt) => this.#ctx.adapter.release(new ReleaseRequest(this.#backendKey, this.token, attempt))),
+      );
+    } catch (error) {
+      throw redactToken(error, this.token);
+    }
   }
 
   #goneError(): LockLostError {

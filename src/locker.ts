@@ -1,3 +1,4 @@
+import { AcquireRequest, ExtendRequest, ReleaseRequest } from "./adapter-requests.js";
 import { type AttemptSignal, callWithRetries } from "./backend-call.js";
 import { createElection, type Election } from "./election.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
@@ -208,15 +209,7 @@ class LockerImpl implements Locker, LeaseContext {
     const backendKey = this.#namespace + key;
     const sentAt = Date.now();
     const result = await this.call(
-      (attempt) =>
-        this.adapter.extend({
-          key: backendKey,
-          token,
-          ttlMs,
-          get signal() {
-            return attempt.signal;
-          },
-        }),
+      (attempt) => this.adapter.extend(new ExtendRequest(backendKey, token, ttlMs, attempt)),
       signal,
       endsAt,
     ).catch((error: unknown) => {
@@ -281,24 +274,20 @@ class LockerImpl implements Locker, LeaseContext {
       try {
         result = await callWithRetries(
           op.wrap((attempt) => {
-            const request = this.adapter.acquire({
-              key: backendKey,
-              token,
-              ttlMs,
-              waitMs: serverWait,
-              owner,
-              get signal() {
-                return attempt.signal;
-              },
-            });
+            const request = this.adapter.acquire(
+              new AcquireRequest(backendKey, token, ttlMs, serverWait, owner, attempt),
+            );
             inFlight = request;
             return request;
           }),
           {
-            attemptMs: () => {
-              serverWait = push ? this.#serverWait(budget) : 0;
-              return this.#requestTimeoutMs + serverWait;
-            },
+            // A fixed limit unless the backend waits for us: no closure per call then.
+            attemptMs: push
+              ? () => {
+                  serverWait = this.#serverWait(budget);
+                  return this.#requestTimeoutMs + serverWait;
+                }
+              : this.#requestTimeoutMs,
             retries: this.#retries,
             endsAt: budget.endsAt,
           },
@@ -386,15 +375,7 @@ class LockerImpl implements Locker, LeaseContext {
 
   async #releaseQuietly(backendKey: string, token: string): Promise<void> {
     try {
-      await this.call((attempt) =>
-        this.adapter.release({
-          key: backendKey,
-          token,
-          get signal() {
-            return attempt.signal;
-          },
-        }),
-      );
+      await this.call((attempt) => this.adapter.release(new ReleaseRequest(backendKey, token, attempt)));
     } catch (error) {
       this.report(
         new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {

@@ -1,9 +1,10 @@
 import { base64url } from "./internal/encoding.js";
 
 // Random bytes are drawn from the CSPRNG in blocks and handed out 16 at a
-// time, each byte once: one `getRandomValues` call per 256 tokens instead of
-// one per token. The bytes are as unpredictable either way.
-const BLOCK_TOKENS = 256;
+// time, each byte once: one `getRandomValues` call per 1 024 tokens (16 KiB,
+// within its 64 KiB limit) instead of one per token. The bytes are as
+// unpredictable either way.
+const BLOCK_TOKENS = 1_024;
 const pool = new Uint8Array(16 * BLOCK_TOKENS);
 let next = pool.length;
 
@@ -17,10 +18,9 @@ export function newToken(): string {
     crypto.getRandomValues(pool);
     next = 0;
   }
-  const bytes = pool.subarray(next, next + 16);
-  const token = base64url(bytes);
+  const token = base64url(pool, next, next + 16);
   // Spent bytes are wiped so that no later read of the pool can see them.
-  bytes.fill(0);
+  pool.fill(0, next, next + 16);
   next += 16;
   return token;
 }

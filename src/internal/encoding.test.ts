@@ -13,6 +13,24 @@ describe("encodings agree with the platform's", () => {
       expect(Array.from(fromBase64(base64url(bytes)))).toEqual(Array.from(bytes));
     }
   });
+
+  test("long inputs (encoded in chunks) and a range of a buffer", () => {
+    for (const length of [6_143, 6_144, 6_145, 20_000, 70_001]) {
+      const bytes = new Uint8Array(length).map((_, i) => (i * 151 + 7) & 255);
+      expect(base64(bytes)).toBe(Buffer.from(bytes).toString("base64"));
+      expect(base64url(bytes)).toBe(Buffer.from(bytes).toString("base64url"));
+    }
+    const pool = crypto.getRandomValues(new Uint8Array(64));
+    for (const [start, end] of [
+      [0, 16],
+      [16, 32],
+      [5, 6],
+      [48, 64],
+      [10, 10],
+    ] as const) {
+      expect(base64url(pool, start, end)).toBe(Buffer.from(pool.subarray(start, end)).toString("base64url"));
+    }
+  });
 });
 
 test("utf8Length counts as TextEncoder encodes, surrogates included", async () => {

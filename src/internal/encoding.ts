@@ -7,36 +7,53 @@
  */
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const URL_SAFE = `${ALPHABET}-_`;
-const STANDARD = `${ALPHABET}+/`;
+const codes = (alphabet: string): number[] => Array.from(alphabet, (c) => c.charCodeAt(0));
+const URL_SAFE = codes(`${ALPHABET}-_`);
+const STANDARD = codes(`${ALPHABET}+/`);
+const PAD = 61; // "="
+// fromCharCode takes its codes as arguments: a bounded number at a time.
+const CHUNK = 8_192;
 const encoder = new TextEncoder();
 
-function encode(bytes: Uint8Array, table: string, pad: boolean): string {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
+// Character codes collected once and turned into one flat string: a string
+// built by `+=` is a chain of pieces, slower to make and to compare (owner
+// tokens are made on every acquire and compared by every backend).
+function encode(bytes: Uint8Array, table: number[], pad: boolean, start: number, end: number): string {
+  const out: number[] = [];
+  let i = start;
+  for (; i + 2 < end; i += 3) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += table[n >>> 18] + (table[(n >>> 12) & 63] as string) + table[(n >>> 6) & 63] + table[n & 63];
+    out.push(
+      table[n >>> 18] as number,
+      table[(n >>> 12) & 63] as number,
+      table[(n >>> 6) & 63] as number,
+      table[n & 63] as number,
+    );
   }
-  const rest = bytes.length - i;
+  const rest = end - i;
   if (rest === 1) {
     const n = (bytes[i] as number) << 16;
-    out += table[n >>> 18] + (table[(n >>> 12) & 63] as string) + (pad ? "==" : "");
+    out.push(table[n >>> 18] as number, table[(n >>> 12) & 63] as number);
+    if (pad) out.push(PAD, PAD);
   } else if (rest === 2) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += table[n >>> 18] + (table[(n >>> 12) & 63] as string) + table[(n >>> 6) & 63] + (pad ? "=" : "");
+    out.push(table[n >>> 18] as number, table[(n >>> 12) & 63] as number, table[(n >>> 6) & 63] as number);
+    if (pad) out.push(PAD);
   }
-  return out;
+  if (out.length <= CHUNK) return String.fromCharCode.apply(null, out);
+  let text = "";
+  for (let at = 0; at < out.length; at += CHUNK) text += String.fromCharCode.apply(null, out.slice(at, at + CHUNK));
+  return text;
 }
 
-/** base64url without padding (RFC 4648 §5): tokens, tags. */
-export function base64url(bytes: Uint8Array): string {
-  return encode(bytes, URL_SAFE, false);
+/** base64url without padding (RFC 4648 §5) of `bytes[start, end)`: tokens, tags. */
+export function base64url(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  return encode(bytes, URL_SAFE, false, start, end);
 }
 
 /** Standard base64 with padding: signatures, keys. */
 export function base64(bytes: Uint8Array): string {
-  return encode(bytes, STANDARD, true);
+  return encode(bytes, STANDARD, true, 0, bytes.length);
 }
 
 /** Bytes of standard base64 or base64url text; throws on anything else (as `atob` does). */
