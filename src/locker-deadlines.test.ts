@@ -163,4 +163,27 @@ describe("an overall time limit per call and per locker", () => {
     await expect.poll(() => reported.length, { timeout: 10_000 }).toBe(1);
     expect(reported[0]).toBeInstanceOf(BackendError);
   });
+
+  test("a semaphore acquire that hangs at the backend is aborted at the request timeout, not only abandoned", async () => {
+    const base = memoryAdapter();
+    const semaphores = base.semaphores;
+    if (!semaphores) throw new Error("memory has semaphores");
+    let aborted = false;
+    const adapter: LockAdapter = {
+      ...base,
+      semaphores: {
+        ...semaphores,
+        acquire: (request) => {
+          request.signal?.addEventListener("abort", () => {
+            aborted = true;
+          });
+          return hang(request.signal);
+        },
+      },
+    };
+    const locker = createLocker({ adapter, retries: 0, requestTimeoutMs: 200 });
+    await expect(locker.semaphore("k", { limit: 2 }).tryAcquire()).rejects.toBeInstanceOf(BackendError);
+    // The backend request's own signal fired: a hung fetch is cancelled, it does not linger.
+    expect(aborted).toBe(true);
+  });
 });

@@ -112,7 +112,8 @@ function permitAdapter(adapter: LockAdapter, ops: SemaphoreAdapter, key: string,
       requestsPerOperation: ops.capabilities.requestsPerOperation,
     },
     async acquire(request) {
-      const result = await ops.acquire({ ...request, limit });
+      // The request's `signal` is a prototype accessor (src/adapter-requests.ts): a spread alone would drop it.
+      const result = await ops.acquire({ ...request, signal: request.signal, limit });
       if (!result.ok && result.reason === "limit_mismatch") throw new SemaphoreLimitError(key, result.limit, limit);
       return result;
     },

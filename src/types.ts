@@ -137,6 +137,11 @@ export interface AdapterCallOptions {
    * Aborts the request (user cancellation or the lock client's per-request
    * timeout). An aborted request may still have been applied: the lock
    * client resolves that with the owner token.
+   *
+   * On the lock client's acquire, extend and release requests this is an
+   * accessor on the request's prototype (the signal is made only when read):
+   * a wrapper that copies a request must pass it on by name,
+   * `{ ...request, signal: request.signal }`, as a spread copies own fields only.
    */
   readonly signal?: AbortSignal | undefined;
 }
