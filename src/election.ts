@@ -97,8 +97,8 @@ export function createElection(locker: Locker, key: string, report: (error: unkn
 
   const leader = async (options: { signal?: AbortSignal } = {}): Promise<Leader | null> => {
     const state = await locker.inspect(key, options);
-    // Fences start at 1: a fence of 0 is a grant still being written (Azure
-    // Blob bumps the fence in a second request), so nobody leads yet.
+    // Fences start at 1: a fence of 0 is no grant (an adapter that writes its
+    // fence in a second request must not show the lease before it).
     if (!state.held || state.fence < 1) return null;
     return { ...parseOwner(state.owner), term: state.fence, expiresAt: state.expiresAt };
   };

@@ -322,8 +322,14 @@ export class BlobLocks {
     const read = await this.#readWithLease(blob, signal);
     if (!read?.leased) return { held: false };
     const { record, now } = read;
-    // Azure does not say when a lease ends: grants and extends record it. A
-    // lease taken outside edgelock has no record: it ends within 60 s.
+    // Release clears the record's holder, then frees the lease; acquire takes
+    // the lease, then writes the record. Between the two requests the lease is
+    // active under a record naming no holder: a grant released, or one not yet
+    // made, whose fence and owner would be the previous grant's (an election
+    // would see that term come back without its leader). As for semaphore slots,
+    // only a record naming the lease's holder is a grant.
+    if (record.holder === undefined) return { held: false };
+    // Azure does not say when a lease ends: grants and extends record it.
     const expiresAt = record.expiresAt ?? now + MAX_LEASE_SECONDS * 1000;
     return { held: true, fence: record.fence, expiresAt, owner: record.owner };
   }

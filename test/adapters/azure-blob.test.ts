@@ -119,6 +119,38 @@ describe("azure-blob specifics", () => {
     expect((await a.release({ key, token })).ok).toBe(true);
   });
 
+  test("inspect between the two requests of a release or of an acquire shows the key free, never the last grant without its holder", async () => {
+    const key = `mid-way:${newToken()}`;
+    const seen: { at: string; state: unknown }[] = [];
+    let watching = false;
+    // Another instance inspects just before each lease release and record write is sent.
+    const a = adapter({
+      fetch: async (input, init) => {
+        const query = new URL(input instanceof Request ? input.url : String(input)).searchParams.get("comp");
+        const action = new Headers(init?.headers).get("x-ms-lease-action");
+        const at = query === "metadata" ? "record write" : action === "release" ? "lease release" : undefined;
+        if (watching && at) seen.push({ at, state: await adapter().inspect(key) });
+        return fetch(input, init);
+      },
+    });
+    const one = newToken();
+    const first = await a.acquire({ key, token: one, ttlMs: 15_000, owner: "one" });
+    if (!first.ok) throw new Error("expected a grant");
+    watching = true;
+    expect(await a.release({ key, token: one })).toEqual({ ok: true });
+    const second = await a.acquire({ key, token: newToken(), ttlMs: 15_000, owner: "two" });
+    watching = false;
+    expect(second).toMatchObject({ ok: true, fence: first.fence + 1 });
+    expect(seen).toEqual([
+      { at: "record write", state: { held: true, fence: first.fence, owner: "one", expiresAt: first.expiresAt } },
+      // The release has cleared the record; its lease is still active.
+      { at: "lease release", state: { held: false } },
+      // The new lease is taken; its fence is not written yet.
+      { at: "record write", state: { held: false } },
+    ]);
+    expect(await adapter().inspect(key)).toMatchObject({ held: true, fence: second.ok && second.fence, owner: "two" });
+  });
+
   test("requests per operation: 2 per acquire, extend and release on a warm instance, 3 when another instance wrote the key last, whose fence the new one exceeds", async () => {
     const key = `cost:${newToken()}`;
     const one = wire();
