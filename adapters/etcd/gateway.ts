@@ -71,8 +71,6 @@ export class EtcdGateway {
   #authToken: Promise<string> | undefined;
   // What #authToken resolved to, so that a refusal of an older token does not discard a newer one.
   #authTokenValue: string | undefined;
-  // Whether #authToken has settled.
-  #authSettled = false;
 
   constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
     this.#endpoint = endpoint;
@@ -122,26 +120,20 @@ export class EtcdGateway {
         if (typeof answer.token !== "string" || answer.token === "") {
           throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
         }
-        if (this.#authToken === pending) {
-          this.#authTokenValue = answer.token;
-          this.#authSettled = true;
-        }
+        if (this.#authToken === pending) this.#authTokenValue = answer.token;
         return answer.token;
       });
       this.#authToken = pending;
-      this.#authSettled = false;
       pending.catch(() => {
         if (this.#authToken === pending) this.#authToken = undefined;
       });
     }
+    // A caller that gives up (its attempt's timeout) stops waiting, but the
+    // authentication stays shared until it settles or hits its own limit: a
+    // slow one is etcd hashing the password on a busy member, and a retry
+    // that started another would queue behind it and time out in turn.
     const current = this.#authToken;
-    if (!signal) return current;
-    // A caller that gives up on a slow authentication (its timeout) lets the
-    // next call start a fresh one instead of waiting on the same again.
-    return untilAborted(current, signal, (reason) => {
-      if (this.#authToken === current && !this.#authSettled) this.#authToken = undefined;
-      return fetchFailure(reason, "authenticate with etcd");
-    });
+    return untilAborted(current, signal, (reason) => fetchFailure(reason, "authenticate with etcd"));
   }
 
   async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {

@@ -284,6 +284,25 @@ describe("etcd specifics", () => {
     expect(paths.filter((path) => path === "/v3/auth/authenticate")).toHaveLength(1);
   });
 
+  test("token auth: an authentication slower than the request timeout stays shared across the retries", async () => {
+    // etcd hashes the password before it answers: on a busy member that can outlast an attempt's time limit.
+    let authentications = 0;
+    const slowAuth: typeof fetch = async (input, init) => {
+      if (new URL(String(input)).pathname === "/v3/auth/authenticate") {
+        authentications++;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+      return fetch(input, init);
+    };
+    const adapter = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: slowAuth });
+    // Each attempt is shorter than one authentication: only one shared across the attempts can finish.
+    const locker = createLocker({ adapter, requestTimeoutMs: 1_500, retries: 2 });
+    const lease = await locker.tryAcquire(`slow-auth-${newToken()}`, { ttlMs: 5_000 });
+    expect(lease).not.toBeNull();
+    expect(authentications).toBe(1);
+    await lease?.release();
+  });
+
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
     const {
       fetch: counting,
