@@ -81,7 +81,8 @@ export class EtcdGateway {
   /**
    * Send one call and resolve with its JSON answer. With credentials, an
    * answer saying the auth token is invalid or expired (never applied) leads
-   * to one fresh authentication and one resend.
+   * to one fresh authentication and one resend; a second such answer is a
+   * retryable, not-applied failure.
    */
   async call<T>(call: GatewayCall): Promise<T> {
     if (this.#credentials === undefined) return this.#send<T>(call, undefined);
@@ -95,10 +96,17 @@ export class EtcdGateway {
         this.#authTokenValue = undefined;
       }
       const fresh = await this.#token(call.signal);
-      const answer = await this.#send<T>(call, fresh).catch((again: unknown) => {
-        throw again instanceof StaleAuthToken ? rejected(again.answer, call.what) : again;
+      return await this.#send<T>(call, fresh).catch((again: unknown) => {
+        if (!(again instanceof StaleAuthToken)) throw again;
+        // Credentials etcd refuses fail at authenticate; a fresh token refused
+        // too outlived its TTL on the way (a busy member or client) or met
+        // another user or role change: transient, and nothing was applied.
+        throw new BackendError(`${call.what} failed: etcd refused a fresh auth token too (${again.answer.message})`, {
+          status: again.answer.status,
+          cause: again.answer,
+          maybeApplied: false,
+        });
       });
-      return answer;
     }
   }
 

@@ -303,6 +303,23 @@ describe("etcd specifics", () => {
     await lease?.release();
   });
 
+  test("token auth: a fresh token that expired before its first use is a retryable failure, not a refusal", async () => {
+    // The answers of the first two authentications arrive after the token's 2 s TTL (and etcd's 1 s sweep).
+    let authentications = 0;
+    const lateAuth: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (new URL(String(input)).pathname === "/v3/auth/authenticate" && ++authentications <= 2) {
+        await new Promise((resolve) => setTimeout(resolve, 3_500));
+      }
+      return response;
+    };
+    const adapter = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: lateAuth });
+    // The first attempt's token and its one replacement are both refused; the locker's retry gets a third.
+    const locker = createLocker({ adapter, requestTimeoutMs: 15_000 });
+    expect(await locker.inspect(`late-auth-${newToken()}`)).toEqual({ held: false });
+    expect(authentications).toBe(3);
+  }, 60_000);
+
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
     const {
       fetch: counting,
