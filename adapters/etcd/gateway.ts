@@ -71,6 +71,10 @@ export class EtcdGateway {
   #authToken: Promise<string> | undefined;
   // What #authToken resolved to, so that a refusal of an older token does not discard a newer one.
   #authTokenValue: string | undefined;
+  // Whether #authToken has settled.
+  #authSettled = false;
+  // An authentication a caller gave up on, still running: the next one races it.
+  #abandoned: Promise<string> | undefined;
 
   constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
     this.#endpoint = endpoint;
@@ -115,7 +119,7 @@ export class EtcdGateway {
     if (credentials === undefined) return Promise.reject(new Error("no credentials"));
     if (this.#authToken === undefined) {
       // Not tied to one caller's signal: concurrent calls share the token.
-      const pending = this.#send<{ token?: string }>(
+      const fresh = this.#send<{ token?: string }>(
         {
           path: "/v3/auth/authenticate",
           body: { name: credentials.username, password: credentials.password },
@@ -128,20 +132,35 @@ export class EtcdGateway {
         if (typeof answer.token !== "string" || answer.token === "") {
           throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
         }
-        if (this.#authToken === pending) this.#authTokenValue = answer.token;
         return answer.token;
       });
+      const earlier = this.#abandoned;
+      this.#abandoned = undefined;
+      const pending = (earlier === undefined ? fresh : firstFulfilled(earlier, fresh)).then((token) => {
+        if (this.#authToken === pending) {
+          this.#authTokenValue = token;
+          this.#authSettled = true;
+        }
+        return token;
+      });
       this.#authToken = pending;
+      this.#authSettled = false;
       pending.catch(() => {
         if (this.#authToken === pending) this.#authToken = undefined;
       });
     }
-    // A caller that gives up (its attempt's timeout) stops waiting, but the
-    // authentication stays shared until it settles or hits its own limit: a
-    // slow one is etcd hashing the password on a busy member, and a retry
-    // that started another would queue behind it and time out in turn.
     const current = this.#authToken;
-    return untilAborted(current, signal, (reason) => fetchFailure(reason, "authenticate with etcd"));
+    // A caller that gives up on a slow authentication (its timeout) lets the
+    // next call start a fresh one, which races the slow one instead of
+    // replacing it: a lost answer is overtaken, and a slow one (etcd hashing
+    // the password on a busy member) is not thrown away for one queued behind it.
+    return untilAborted(current, signal, (reason) => {
+      if (this.#authToken === current && !this.#authSettled) {
+        this.#authToken = undefined;
+        this.#abandoned = current;
+      }
+      return fetchFailure(reason, "authenticate with etcd");
+    });
   }
 
   async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {
@@ -214,6 +233,18 @@ function rejected(answer: ErrorAnswer, what: string): BackendRejectedError {
     `${what} was refused by etcd (HTTP ${answer.status}: ${answer.message}); check the user name, password and the user's role`,
     { status: answer.status, cause: answer },
   );
+}
+
+/** The first of two tokens to arrive; a failure only once both failed (the later failure). */
+function firstFulfilled(a: Promise<string>, b: Promise<string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let failed = 0;
+    const fail = (error: unknown) => {
+      if (++failed === 2) reject(error);
+    };
+    a.then(resolve, fail);
+    b.then(resolve, fail);
+  });
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

@@ -284,7 +284,7 @@ describe("etcd specifics", () => {
     expect(paths.filter((path) => path === "/v3/auth/authenticate")).toHaveLength(1);
   });
 
-  test("token auth: an authentication slower than the request timeout stays shared across the retries", async () => {
+  test("token auth: an authentication slower than the request timeout is raced by the retry, not thrown away", async () => {
     // etcd hashes the password before it answers: on a busy member that can outlast an attempt's time limit.
     let authentications = 0;
     const slowAuth: typeof fetch = async (input, init) => {
@@ -295,11 +295,11 @@ describe("etcd specifics", () => {
       return fetch(input, init);
     };
     const adapter = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: slowAuth });
-    // Each attempt is shorter than one authentication: only one shared across the attempts can finish.
+    // Each attempt is shorter than one authentication: only one kept across the attempts can finish.
     const locker = createLocker({ adapter, requestTimeoutMs: 1_500, retries: 2 });
     const lease = await locker.tryAcquire(`slow-auth-${newToken()}`, { ttlMs: 5_000 });
     expect(lease).not.toBeNull();
-    expect(authentications).toBe(1);
+    expect(authentications).toBeGreaterThan(1);
     await lease?.release();
   });
 
