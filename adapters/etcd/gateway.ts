@@ -73,6 +73,8 @@ export class EtcdGateway {
   #authTokenValue: string | undefined;
   // Whether #authToken has settled.
   #authSettled = false;
+  // An authentication a caller gave up on, still running: the next one races it.
+  #abandoned: Promise<string> | undefined;
 
   constructor(endpoint: string, fetchImpl: typeof fetch, credentials?: EtcdCredentials) {
     this.#endpoint = endpoint;
@@ -83,7 +85,8 @@ export class EtcdGateway {
   /**
    * Send one call and resolve with its JSON answer. With credentials, an
    * answer saying the auth token is invalid or expired (never applied) leads
-   * to one fresh authentication and one resend.
+   * to one fresh authentication and one resend; a second such answer is a
+   * retryable, not-applied failure.
    */
   async call<T>(call: GatewayCall): Promise<T> {
     if (this.#credentials === undefined) return this.#send<T>(call, undefined);
@@ -97,10 +100,17 @@ export class EtcdGateway {
         this.#authTokenValue = undefined;
       }
       const fresh = await this.#token(call.signal);
-      const answer = await this.#send<T>(call, fresh).catch((again: unknown) => {
-        throw again instanceof StaleAuthToken ? rejected(again.answer, call.what) : again;
+      return await this.#send<T>(call, fresh).catch((again: unknown) => {
+        if (!(again instanceof StaleAuthToken)) throw again;
+        // Credentials etcd refuses fail at authenticate; a fresh token refused
+        // too outlived its TTL on the way (a busy member or client) or met
+        // another user or role change: transient, and nothing was applied.
+        throw new BackendError(`${call.what} failed: etcd refused a fresh auth token too (${again.answer.message})`, {
+          status: again.answer.status,
+          cause: again.answer,
+          maybeApplied: false,
+        });
       });
-      return answer;
     }
   }
 
@@ -109,7 +119,7 @@ export class EtcdGateway {
     if (credentials === undefined) return Promise.reject(new Error("no credentials"));
     if (this.#authToken === undefined) {
       // Not tied to one caller's signal: concurrent calls share the token.
-      const pending = this.#send<{ token?: string }>(
+      const fresh = this.#send<{ token?: string }>(
         {
           path: "/v3/auth/authenticate",
           body: { name: credentials.username, password: credentials.password },
@@ -122,11 +132,16 @@ export class EtcdGateway {
         if (typeof answer.token !== "string" || answer.token === "") {
           throw new BackendError("etcd answered authenticate without a token", { maybeApplied: false });
         }
+        return answer.token;
+      });
+      const earlier = this.#abandoned;
+      this.#abandoned = undefined;
+      const pending = (earlier === undefined ? fresh : firstFulfilled(earlier, fresh)).then((token) => {
         if (this.#authToken === pending) {
-          this.#authTokenValue = answer.token;
+          this.#authTokenValue = token;
           this.#authSettled = true;
         }
-        return answer.token;
+        return token;
       });
       this.#authToken = pending;
       this.#authSettled = false;
@@ -135,11 +150,15 @@ export class EtcdGateway {
       });
     }
     const current = this.#authToken;
-    if (!signal) return current;
     // A caller that gives up on a slow authentication (its timeout) lets the
-    // next call start a fresh one instead of waiting on the same again.
+    // next call start a fresh one, which races the slow one instead of
+    // replacing it: a lost answer is overtaken, and a slow one (etcd hashing
+    // the password on a busy member) is not thrown away for one queued behind it.
     return untilAborted(current, signal, (reason) => {
-      if (this.#authToken === current && !this.#authSettled) this.#authToken = undefined;
+      if (this.#authToken === current && !this.#authSettled) {
+        this.#authToken = undefined;
+        this.#abandoned = current;
+      }
       return fetchFailure(reason, "authenticate with etcd");
     });
   }
@@ -214,6 +233,18 @@ function rejected(answer: ErrorAnswer, what: string): BackendRejectedError {
     `${what} was refused by etcd (HTTP ${answer.status}: ${answer.message}); check the user name, password and the user's role`,
     { status: answer.status, cause: answer },
   );
+}
+
+/** The first of two tokens to arrive; a failure only once both failed (the later failure). */
+function firstFulfilled(a: Promise<string>, b: Promise<string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let failed = 0;
+    const fail = (error: unknown) => {
+      if (++failed === 2) reject(error);
+    };
+    a.then(resolve, fail);
+    b.then(resolve, fail);
+  });
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

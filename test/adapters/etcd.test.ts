@@ -284,6 +284,42 @@ describe("etcd specifics", () => {
     expect(paths.filter((path) => path === "/v3/auth/authenticate")).toHaveLength(1);
   });
 
+  test("token auth: an authentication slower than the request timeout is raced by the retry, not thrown away", async () => {
+    // etcd hashes the password before it answers: on a busy member that can outlast an attempt's time limit.
+    let authentications = 0;
+    const slowAuth: typeof fetch = async (input, init) => {
+      if (new URL(String(input)).pathname === "/v3/auth/authenticate") {
+        authentications++;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+      return fetch(input, init);
+    };
+    const adapter = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: slowAuth });
+    // Each attempt is shorter than one authentication: only one kept across the attempts can finish.
+    const locker = createLocker({ adapter, requestTimeoutMs: 1_500, retries: 2 });
+    const lease = await locker.tryAcquire(`slow-auth-${newToken()}`, { ttlMs: 5_000 });
+    expect(lease).not.toBeNull();
+    expect(authentications).toBeGreaterThan(1);
+    await lease?.release();
+  });
+
+  test("token auth: a fresh token that expired before its first use is a retryable failure, not a refusal", async () => {
+    // The answers of the first two authentications arrive after the token's 2 s TTL (and etcd's 1 s sweep).
+    let authentications = 0;
+    const lateAuth: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (new URL(String(input)).pathname === "/v3/auth/authenticate" && ++authentications <= 2) {
+        await new Promise((resolve) => setTimeout(resolve, 3_500));
+      }
+      return response;
+    };
+    const adapter = etcdAdapter({ endpoint: secured.url, username: "root", password: PASSWORD, fetch: lateAuth });
+    // The first attempt's token and its one replacement are both refused; the locker's retry gets a third.
+    const locker = createLocker({ adapter, requestTimeoutMs: 15_000 });
+    expect(await locker.inspect(`late-auth-${newToken()}`)).toEqual({ held: false });
+    expect(authentications).toBe(3);
+  }, 60_000);
+
   test("token auth: a token that expired at etcd is replaced by a fresh one", async () => {
     const {
       fetch: counting,

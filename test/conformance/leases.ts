@@ -82,17 +82,32 @@ export function leases(suite: Suite): void {
       const callers = await suite.contenders(3, spread);
       const k = suite.key("once");
       let runs = 0;
+      // The winner holds the lock until every other caller has had its answer, however late each reaches the
+      // backend (a fresh instance may authenticate first): none may find it free after a release and run too.
+      let settled = 0;
+      let othersAnswered = () => {};
+      const othersDone = new Promise<void>((resolve) => {
+        othersAnswered = resolve;
+      });
       const results = await Promise.all(
         callers.map((caller) =>
-          caller.locker().withLock(
-            k,
-            async (lease) => {
-              runs++;
-              await new Promise((resolve) => setTimeout(resolve, 100));
-              return lease.fence;
-            },
-            { ttlMs: ttl() },
-          ),
+          caller
+            .locker()
+            .withLock(
+              k,
+              async (lease) => {
+                runs++;
+                let timer: ReturnType<typeof setTimeout> | undefined;
+                // Bounded: two callers running at once would each wait for the other.
+                await Promise.race([othersDone, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+                clearTimeout(timer);
+                return lease.fence;
+              },
+              { ttlMs: ttl() },
+            )
+            .finally(() => {
+              if (++settled === callers.length - 1) othersAnswered();
+            }),
         ),
       );
       expect(runs).toBe(1);
