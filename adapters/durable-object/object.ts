@@ -1,4 +1,4 @@
-import { DurableObject, type DurableObjectState } from "cloudflare:workers";
+import { DurableObject } from "cloudflare:workers";
 import { MAX_DURATION_MS, utf8Length, validateDuration, validateOwner } from "../../src/validate.js";
 import type {
   AcquireAnswer,
@@ -88,11 +88,14 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
   /** The alarm as this object last set it, epoch ms; `null`: none. Only this object sets its alarm. */
   #alarm: number | null = null;
 
-  constructor(ctx: DurableObjectState, env: unknown) {
-    super(ctx, env);
+  // The state's type is named through the base class: `cloudflare:workers` exports `DurableObjectState` in
+  // some type packages and only declares it globally in others (@cloudflare/workers-types).
+  constructor(...args: ConstructorParameters<typeof DurableObject>) {
+    super(...args);
+    const storage = this.ctx.storage;
     // Read once per start, before any call runs; afterwards the cached value is the truth.
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarm = await ctx.storage.getAlarm();
+    void this.ctx.blockConcurrencyWhile(async () => {
+      this.#alarm = await storage.getAlarm();
     });
   }
 
