@@ -10,26 +10,43 @@ import { sleep } from "../support/timing.js";
 
 let shared: LockWorker | undefined;
 
+/** Every call the adapters make on a stub; a call missing here fails loudly (not a function), never uncounted. */
+const STUB_METHODS = [
+  "acquire",
+  "extend",
+  "release",
+  "inspect",
+  "forceRelease",
+  "cancel",
+  "readValue",
+  "writeValue",
+  "semaphoreAcquire",
+  "semaphoreExtend",
+  "semaphoreRelease",
+  "semaphoreInspect",
+  "fetch",
+] as const;
+
 /**
  * The namespace, with every call on its stubs (each RPC method, or fetch) sent through `wire`: where
- * requests really happen. A proxy, so a method the adapter adds (semaphores, values) is counted too.
+ * requests really happen. A plain object of the stub's methods, not a Proxy: a Proxy forwarded every
+ * property read (`then`, inspection symbols, disposal) to Miniflare's Node-side stub, which answers
+ * some of them with a synchronous round trip to workerd; one during teardown blocked the test
+ * file's thread for good (afterAll never ended, every timer stalled).
  */
 function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace {
   return {
     idFromName: (name) => namespace.idFromName(name),
     get(id) {
-      const stub = namespace.get(id);
-      return new Proxy(stub, {
-        get(target, property) {
-          const member: unknown = Reflect.get(target, property);
-          if (typeof member !== "function") return member;
-          return (...args: unknown[]) => {
-            const signal =
-              property === "fetch" ? ((args[1] as RequestInit | undefined)?.signal ?? undefined) : undefined;
-            return wire.request(() => (member as (...a: unknown[]) => Promise<unknown>).apply(target, args), signal);
-          };
-        },
-      });
+      const stub = namespace.get(id) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const counted: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+      for (const method of STUB_METHODS) {
+        counted[method] = (...args: unknown[]) => {
+          const signal = method === "fetch" ? ((args[1] as RequestInit | undefined)?.signal ?? undefined) : undefined;
+          return wire.request(() => (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args), signal);
+        };
+      }
+      return counted as unknown as ReturnType<LockObjectNamespace["get"]>;
     },
   };
 }
