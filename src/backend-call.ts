@@ -12,6 +12,14 @@ export interface CallLimits {
   readonly retries: number;
   /** Epoch ms by which the whole operation ends, retries included; `Infinity` for none. */
   readonly endsAt: number;
+  /**
+   * When `userSignal` aborts, answer the caller at once but let the attempt
+   * in flight run on to its own time limit instead of aborting it, so its
+   * answer (a grant to give back, or a refusal) is still learnt. For short
+   * requests whose abort would not stop the backend from applying them; not
+   * for a server-side wait, whose abort is what withdraws it.
+   */
+  readonly detachOnAbort?: boolean;
 }
 
 /**
@@ -32,7 +40,7 @@ export async function callWithRetries<T>(
     const left = limits.endsAt - Date.now();
     const timeoutMs = Math.max(1, Math.ceil(Math.min(planned, left)));
     const cut = left < planned;
-    const limit = new AttemptLimit(timeoutMs, userSignal);
+    const limit = new AttemptLimit(timeoutMs, userSignal, limits.detachOnAbort === true);
     try {
       const value = await limit.run(operation);
       limit.finish();
@@ -105,17 +113,22 @@ class AttemptLimit implements AttemptSignal {
   readonly #ms: number;
   readonly #started = Date.now();
   readonly #userSignal: AbortSignal | undefined;
+  readonly #detach: boolean;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onUserAbort: (() => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
+  /** No timer is needed any more: the operation settled, or was aborted. */
   settled = false;
   #reason: unknown;
   timedOut = false;
+  /** The caller gave up, the operation runs on (see {@link CallLimits.detachOnAbort}). */
+  #detached = false;
 
-  constructor(ms: number, userSignal: AbortSignal | undefined) {
+  constructor(ms: number, userSignal: AbortSignal | undefined, detach: boolean) {
     this.#ms = ms;
     this.#userSignal = userSignal;
+    this.#detach = detach;
   }
 
   get signal(): AbortSignal {
@@ -135,11 +148,20 @@ class AttemptLimit implements AttemptSignal {
       this.#reject = reject;
       const userSignal = this.#userSignal;
       if (userSignal) {
-        this.#onUserAbort = () => this.#abort(userSignal.reason);
+        this.#onUserAbort = () => this.#userAbort(userSignal.reason);
         userSignal.addEventListener("abort", this.#onUserAbort, { once: true });
       }
       // A synchronous throw rejects the promise, as a rejection would.
-      operation(this).then(resolve, reject);
+      operation(this).then(
+        (value) => {
+          this.#operationSettled();
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#operationSettled();
+          reject(error);
+        },
+      );
       armLater(this);
     });
   }
@@ -155,18 +177,43 @@ class AttemptLimit implements AttemptSignal {
     );
   }
 
+  #userAbort(reason: unknown): void {
+    if (this.settled) return;
+    if (!this.#detach) {
+      this.#abort(reason);
+      return;
+    }
+    this.#detached = true;
+    this.#removeUserListener();
+    this.#reject?.(reason);
+  }
+
   #abort(reason: unknown): void {
     if (this.settled) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#detached = false;
     this.finish();
     // A no-op if the operation settled first (its answer stands).
     this.#reject?.(reason);
   }
 
+  #operationSettled(): void {
+    if (this.#detached) {
+      this.#detached = false;
+      this.finish();
+    }
+  }
+
+  /** Done with the attempt; a detached one keeps its timer until it settles. */
   finish(): void {
+    this.#removeUserListener();
+    if (this.#detached) return;
     this.settled = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  #removeUserListener(): void {
     if (this.#onUserAbort) this.#userSignal?.removeEventListener("abort", this.#onUserAbort);
   }
 }

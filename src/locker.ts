@@ -4,6 +4,7 @@ import { createElection, type Election } from "./election.js";
 import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
 import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
 import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
+import { giveBack } from "./give-back.js";
 import { readValue, type ValueRead } from "./guarded-value.js";
 import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
@@ -263,22 +264,23 @@ class LockerImpl implements Locker, LeaseContext {
     const budget = this.#budget(started, waitMs, timeoutMs);
     const push = this.capabilities.pushWakeups;
 
+    // Some attempt went unanswered (it was retried): it may yet be granted.
+    let unanswered = false;
     for (let poll = 0; ; poll++) {
       const sentAt = Date.now();
       // Planned afresh for every attempt, retries included: each asks the
       // backend only for the wait that is left.
       let serverWait = 0;
-      let inFlight: Promise<unknown> | undefined;
+      let inFlight: Promise<AdapterAcquireResult> | undefined;
+      let sends = 0;
       let result: AdapterAcquireResult;
       op.attempts++;
       try {
         result = await callWithRetries(
           op.wrap((attempt) => {
-            const request = this.adapter.acquire(
-              new AcquireRequest(backendKey, token, ttlMs, serverWait, owner, attempt),
-            );
-            inFlight = request;
-            return request;
+            sends++;
+            inFlight = this.adapter.acquire(new AcquireRequest(backendKey, token, ttlMs, serverWait, owner, attempt));
+            return inFlight;
           }),
           {
             // A fixed limit unless the backend waits for us: no closure per call then.
@@ -290,42 +292,66 @@ class LockerImpl implements Locker, LeaseContext {
               : this.#requestTimeoutMs,
             retries: this.#retries,
             endsAt: budget.endsAt,
+            // A polling backend's request is short, and aborting it would not
+            // stop the backend from applying it: let it answer. A push
+            // backend's wait is withdrawn by the abort.
+            detachOnAbort: !push,
           },
           userSignal,
         );
       } catch (error) {
         // The request may have been granted: give the lock back rather than
-        // leave it held by a token nobody has. In the background, so the
-        // caller's time limit holds; once the abandoned request has settled
-        // (a release that overtakes it would find nothing to free).
+        // leave it held by a token nobody has.
         if (error instanceof LockAbortedError || (error instanceof BackendError && error.maybeApplied)) {
-          const settled = inFlight
-            ? Promise.race([inFlight.catch(() => {}), sleep(this.#requestTimeoutMs)])
-            : Promise.resolve();
-          void settled.then(() => this.#releaseQuietly(backendKey, token));
+          this.#giveBack(backendKey, token, inFlight, unanswered || sends > 1);
         }
         throw redactToken(error, token);
       }
+      if (sends > 1) unanswered = true;
       if (result.ok) return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
 
       const remaining = budget.waitEndsAt - Date.now();
       if (remaining <= 0) {
+        if (unanswered) this.#giveBack(backendKey, token, undefined, true);
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
       }
       const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#backoff);
       op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
-      await (this.adapter.pollWait
-        ? this.adapter.pollWait({
-            key: backendKey,
-            token,
-            refusal: result,
-            fallbackMs: delayMs,
-            remainingMs: remaining,
-            signal: userSignal,
-          })
-        : sleep(delayMs, userSignal));
+      try {
+        await (this.adapter.pollWait
+          ? this.adapter.pollWait({
+              key: backendKey,
+              token,
+              refusal: result,
+              fallbackMs: delayMs,
+              remainingMs: remaining,
+              signal: userSignal,
+            })
+          : sleep(delayMs, userSignal));
+      } catch (error) {
+        if (unanswered) this.#giveBack(backendKey, token, undefined, true);
+        throw error;
+      }
     }
+  }
+
+  /**
+   * Release in the background what an acquire that ended without a lease
+   * may hold (src/give-back.ts), so the caller's time limit holds.
+   */
+  #giveBack(
+    backendKey: string,
+    token: string,
+    last: Promise<AdapterAcquireResult> | undefined,
+    unanswered: boolean,
+  ): void {
+    void giveBack({
+      last,
+      unanswered,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      release: () => this.#releaseQuietly(backendKey, token),
+    });
   }
 
   /**
@@ -373,9 +399,11 @@ class LockerImpl implements Locker, LeaseContext {
     );
   }
 
-  async #releaseQuietly(backendKey: string, token: string): Promise<void> {
+  /** Release by token in the background, reporting a failure: whether it freed a grant. */
+  async #releaseQuietly(backendKey: string, token: string): Promise<boolean> {
     try {
-      await this.call((attempt) => this.adapter.release(new ReleaseRequest(backendKey, token, attempt)));
+      const result = await this.call((attempt) => this.adapter.release(new ReleaseRequest(backendKey, token, attempt)));
+      return result.ok;
     } catch (error) {
       this.report(
         new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {
@@ -383,6 +411,7 @@ class LockerImpl implements Locker, LeaseContext {
           maybeApplied: true,
         }),
       );
+      return false;
     }
   }
 }

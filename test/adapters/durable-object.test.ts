@@ -42,8 +42,13 @@ function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjec
       const counted: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
       for (const method of STUB_METHODS) {
         counted[method] = (...args: unknown[]) => {
-          const signal = method === "fetch" ? ((args[1] as RequestInit | undefined)?.signal ?? undefined) : undefined;
-          return wire.request(() => (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args), signal);
+          const init = method === "fetch" ? (args[1] as RequestInit | undefined) : undefined;
+          // A request delivered late goes without the caller's signal, as one already on its way.
+          const sent = (held: boolean) => (held && init ? [args[0], { ...init, signal: undefined }] : args);
+          return wire.request(
+            (held) => (stub[method] as (...a: unknown[]) => Promise<unknown>)(...sent(held)),
+            init?.signal ?? undefined,
+          );
         };
       }
       return counted as unknown as ReturnType<LockObjectNamespace["get"]>;

@@ -25,7 +25,7 @@ const routed: typeof fetch = (input, init) => {
   const wire = clientWires.get(client ?? "");
   if (!wire) return realFetch(input, init);
   url.pathname = `/${rest.join("/")}`;
-  return wire.request(() => realFetch(url, init), init?.signal ?? undefined);
+  return wire.request((held) => realFetch(url, held ? { ...init, signal: null } : init), init?.signal ?? undefined);
 };
 beforeAll(async () => {
   upstash = await startUpstash();

@@ -135,7 +135,7 @@ describe("edgelock one-shot commands, as processes against Upstash REST over red
     const released = await runCli(["release", k, "--url", service.url, "--token", String(acquired.token)], {
       EDGELOCK_SERVICE_TOKEN: SERVICE_TOKEN,
     });
-    expect(released.code).toBe(0);
+    expect(released.code, released.stderr).toBe(0);
     // Semaphores go through the service's /v1/semaphores routes.
     const permit = json((await runCli(["sem", "acquire", k, "--limit", "2", ...flags, "--json"], {})).stdout);
     expect(permit).toMatchObject({ key: k, fence: 1 });

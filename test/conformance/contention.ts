@@ -110,10 +110,12 @@ export function contention(suite: Suite): void {
       const k = suite.key("abort");
       const holder = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
       if (!holder) throw new Error("expected a lease");
+      // The give-back after an abort ends within two request timeouts: short ones keep the case short.
+      const requestTimeoutMs = Math.ceil(Math.max(1_000, 4 * waiting.transport.slowMs()));
       const controller = new AbortController();
       const calls = waiting.calls();
       const pending = waiting
-        .locker()
+        .locker({ requestTimeoutMs })
         .acquire(k, { ttlMs: ttl(), waitMs: 20_000, signal: controller.signal })
         .catch((e: unknown) => e);
       await within(waiting.called(calls + 1), 10_000, "the waiting acquire");
@@ -124,8 +126,9 @@ export function contention(suite: Suite): void {
       expect(error).toBeInstanceOf(LockAbortedError);
       expect(Date.now() - abortedAt).toBeLessThan(slack(waiting));
       await holder.release();
-      // A cancelled waiter must not be handed the lock afterwards.
-      await sleep(300);
+      // A cancelled waiter must not be handed the lock afterwards, also once
+      // its give-back (at most two request timeouts) is over.
+      await sleep(Math.max(300, abortedAt + 2 * requestTimeoutMs + 500 - Date.now()));
       expect(await holding.locker().inspect(k)).toEqual({ held: false });
       const next = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
       expect(next).not.toBeNull();

@@ -1,5 +1,6 @@
 import { expect, test } from "vitest";
-import { BackendError, type Lease } from "../../src/index.js";
+import { BackendError, type Lease, LockAbortedError } from "../../src/index.js";
+import { sleep } from "../support/timing.js";
 import { type Instance, SPREADS, type Suite } from "./context.js";
 
 /**
@@ -79,6 +80,46 @@ export function faults(suite: Suite): void {
       expect(faulted.transport.injected).toBe(injected + 2);
       expect(await observer.locker().inspect(k)).toEqual({ held: false });
     });
+
+    test(`a cancelled wait whose request reaches the backend only after the holder released: the late grant is given back (${spread})`, async () => {
+      const [faulted, holding] = await pair(spread);
+      const k = suite.key("late-grant");
+      const holder = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
+      if (!holder) throw new Error("expected a lease");
+      // Long enough for a slow request of this run; the held one arrives halfway through.
+      const requestTimeoutMs = Math.ceil(Math.max(1_000, 4 * faulted.transport.slowMs()));
+      const injected = faulted.transport.injected;
+      faulted.transport.holdNext(requestTimeoutMs / 2);
+      const controller = new AbortController();
+      const pending = faulted
+        .locker({ requestTimeoutMs })
+        .acquire(k, { ttlMs: ttl(), waitMs: 20_000, signal: controller.signal })
+        .catch((e: unknown) => e);
+      await expect.poll(() => faulted.transport.injected, { timeout: 10_000 }).toBe(injected + 1);
+      const abortedAt = Date.now();
+      controller.abort(new Error("caller gave up"));
+      expect(await pending).toBeInstanceOf(LockAbortedError);
+      await holder.release();
+      // The request is applied now, to a free key: a grant to a caller that left.
+      await faulted.transport.heldDelivered();
+      // Given back by its answer, or (where the answer is unknown) by the
+      // release one request timeout later: then a contender gets the key.
+      let next: Lease | null = null;
+      await expect
+        .poll(
+          async () => {
+            next = await holding.locker().tryAcquire(k, { ttlMs: ttl() });
+            return next !== null;
+          },
+          { timeout: requestTimeoutMs + 3_000, interval: 100 },
+        )
+        .toBe(true);
+      expect((next as Lease | null)?.fence).toBeGreaterThan(holder.fence);
+      await (next as Lease | null)?.release();
+      // The give-back's spare release (at most two request timeouts after the
+      // abort) must not land in the next case on this wire.
+      await sleep(Math.max(0, abortedAt + 2 * requestTimeoutMs + 500 - Date.now()));
+    }, 60_000);
 
     test(`when every retry loses its answer, acquire fails with a BackendError and leaves no orphan (${spread})`, async () => {
       const [faulted, observer] = await pair(spread);

@@ -1,5 +1,6 @@
+import { untilAborted } from "../../src/internal/abandon.js";
 import type { LockAdapter } from "../../src/types.js";
-import { percentile } from "../support/timing.js";
+import { percentile, sleep } from "../support/timing.js";
 import { wrapSemaphores } from "./semaphore-wire.js";
 
 /**
@@ -10,7 +11,10 @@ import { wrapSemaphores } from "./semaphore-wire.js";
  *
  * - a *lost response*: the request is delivered and applied, then the caller
  *   sees a network error instead of the answer;
- * - a *late response*: the answer arrives after the caller's timeout.
+ * - a *late response*: the answer arrives after the caller's timeout;
+ * - a *late delivery*: the request reaches the backend only after a delay,
+ *   and a caller that gives up meanwhile cannot recall it (a request sitting
+ *   in a proxy or a queue): it is applied all the same.
  */
 export interface Wire {
   /** A `fetch` to hand to an adapter that speaks HTTP: each call is one request. */
@@ -18,9 +22,11 @@ export interface Wire {
   /**
    * Send one backend request that is not a `fetch` of the adapter's own (an
    * RPC call on a Durable Object stub, a user client's `fetch`): counted and
-   * faulted like a `fetch`.
+   * faulted like a `fetch`. `held` is true when the request is delivered
+   * late (see {@link Transport.holdNext}): send it without the caller's
+   * signal then, as a request already on its way no longer hears it.
    */
-  request<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  request<T>(send: (held: boolean) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /**
    * For an adapter with no wire at all (in-process): faults are injected at
    * the adapter boundary, and nothing is counted, because nothing is sent.
@@ -37,11 +43,16 @@ export class Transport implements Wire {
   #lose = 0;
   #delayMs = 0;
   #delayCount = 0;
+  #holdMs = 0;
+  #holdCount = 0;
+  #held: Promise<unknown>[] = [];
 
   /** Disarm any fault a finished case left armed, so it cannot leak into the next one. */
   reset(): void {
     this.#lose = 0;
     this.#delayCount = 0;
+    this.#holdCount = 0;
+    this.#held = [];
   }
 
   /**
@@ -65,10 +76,24 @@ export class Transport implements Wire {
     this.#delayCount = n;
   }
 
-  readonly fetch: typeof fetch = (input, init) =>
-    this.request(() => globalThis.fetch(input, init), init?.signal ?? undefined);
+  /**
+   * Deliver the next `n` requests to the backend only after `ms`. The caller
+   * can abort its wait for the answer, not the request.
+   */
+  holdNext(ms: number, n = 1): void {
+    this.#holdMs = ms;
+    this.#holdCount = n;
+  }
 
-  request<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** Resolves once every held request has reached the backend and been answered; rejects if one failed. */
+  async heldDelivered(): Promise<void> {
+    await Promise.all(this.#held);
+  }
+
+  readonly fetch: typeof fetch = (input, init) =>
+    this.request((held) => globalThis.fetch(input, held ? { ...init, signal: null } : init), init?.signal ?? undefined);
+
+  request<T>(send: (held: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.requests++;
     return this.#deliver(send, signal);
   }
@@ -93,9 +118,9 @@ export class Transport implements Wire {
     };
   }
 
-  async #deliver<T>(send: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async #deliver<T>(send: (held: boolean) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const started = performance.now();
-    const answer = await send();
+    const answer = await (this.#holdCount > 0 ? this.#holdBack(send, signal) : send(false));
     if (answer instanceof Response) {
       // Let the whole answer arrive, so the backend is done with the request.
       await answer.clone().arrayBuffer();
@@ -118,6 +143,15 @@ export class Transport implements Wire {
       });
     }
     return answer;
+  }
+
+  #holdBack<T>(send: (held: boolean) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    this.#holdCount--;
+    this.injected++;
+    const delivered = sleep(this.#holdMs).then(() => send(true));
+    this.#held.push(delivered);
+    delivered.catch(() => {});
+    return untilAborted(delivered, signal, (reason) => reason);
   }
 }
 
