@@ -25,6 +25,7 @@ import {
 } from "./protocol.js";
 import { grant, rpc, unexpected } from "./rpc.js";
 import { durableObjectSemaphores } from "./semaphores.js";
+import { withdrawable } from "./withdrawable.js";
 
 export type * from "./protocol.js";
 export { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
@@ -99,24 +100,9 @@ export function durableObjectAdapter<Id>(options: DurableObjectAdapterOptions<Id
       const wait = waitMs ?? 0;
       const call = { token, ttlMs, ...(wait > 0 ? { waitMs: wait } : {}), ...(owner === undefined ? {} : { owner }) };
       if (wait === 0 || !signal) return acquireResult(await rpc("acquire", () => object.acquire(call)), signal);
-      // A fetch carries the signal into the object on Workers; the cancel call
-      // covers runtimes where it does not (Miniflare's Node proxy), on the
-      // same stub so that the object sees it after the acquire.
-      let cancelling: Promise<unknown> | undefined;
-      const onAbort = () => {
-        cancelling = rpc("cancel", () => object.cancel({ token }));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        return acquireResult(await waitingAcquire(object, call, signal), signal);
-      } catch (error) {
-        if (signal.aborted) throw new LockAbortedError("acquire withdrawn from the queue", { cause: signal.reason });
-        throw error;
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        // A failed cancel surfaces here rather than as an unhandled rejection.
-        if (cancelling) await cancelling;
-      }
+      return withdrawable(object, token, signal, async () =>
+        acquireResult(await waitingAcquire(object, call, signal), signal),
+      );
     },
 
     async extend({ key, token, ttlMs }: AdapterExtendRequest): Promise<AdapterExtendResult> {

@@ -11,6 +11,7 @@ import {
   type SemaphoreObjectRpc,
   semaphoreObjectName,
 } from "./semaphore-protocol.js";
+import { withdrawable } from "./withdrawable.js";
 
 type SemaphoreStub = SemaphoreObjectRpc & Pick<LockObjectStub, "fetch">;
 
@@ -42,21 +43,7 @@ export function durableObjectSemaphores<Id>(namespace: LockObjectNamespace<Id>):
       };
       if (wait === 0 || !signal)
         return result(await rpc("semaphore acquire", () => object.semaphoreAcquire(call)), signal);
-      // As for locks: the fetch carries the signal into the object, the cancel covers runtimes where it does not.
-      let cancelling: Promise<unknown> | undefined;
-      const onAbort = () => {
-        cancelling = rpc("cancel", () => object.cancel({ token }));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        return result(await waiting(object, call, signal), signal);
-      } catch (error) {
-        if (signal.aborted) throw new LockAbortedError("acquire withdrawn from the queue", { cause: signal.reason });
-        throw error;
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        if (cancelling) await cancelling;
-      }
+      return withdrawable(object, token, signal, async () => result(await waiting(object, call, signal), signal));
     },
 
     async extend({ key, token, ttlMs }) {
