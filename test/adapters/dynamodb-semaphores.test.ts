@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { createLocker, type Permit } from "../../src/index.js";
 import { countingFetch } from "../support/counting-fetch.js";
-import { sleep } from "../support/timing.js";
+import { expectLimitHolds } from "../support/permit-churn.js";
 import { useDynamoDBLocal } from "./dynamodb-fixture.js";
 
 const { adapter } = useDynamoDBLocal();
@@ -12,34 +12,18 @@ const wire = (loseEvery = 0) => countingFetch({ loseEvery });
 test("dynamodb semaphore: 6 separate adapter instances (no shared cache) under lost answers never exceed the limit", async () => {
   const key = `sem-instances-${Math.random().toString(36).slice(2, 8)}`;
   const limit = 2;
-  let inside = 0;
-  let most = 0;
-  let runs = 0;
-  const deadline = Date.now() + 5_000;
-  const worker = async (i: number) => {
-    const semaphore = createLocker({
-      adapter: adapter({ fetch: wire(4 + i).fetch }),
-      backoff: { baseMs: 10, maxMs: 80 },
-      onBackgroundError: () => {},
-    }).semaphore(key, { limit });
-    while (Date.now() < deadline) {
-      const result = await semaphore.withPermit(
-        async () => {
-          inside++;
-          most = Math.max(most, inside);
-          await sleep(200);
-          inside--;
-        },
-        { ttlMs: 10_000, waitMs: 20_000 },
-      );
-      if (result.ran) runs++;
-    }
-  };
-  await Promise.all(Array.from({ length: 6 }, (_, i) => worker(i)));
-  expect(runs).toBeGreaterThan(limit);
-  expect(most).toBeLessThanOrEqual(limit);
-  // The limit was reached, so the check above could have failed.
-  expect(most).toBe(limit);
+  await expectLimitHolds({
+    semaphore: (i) =>
+      createLocker({
+        adapter: adapter({ fetch: wire(4 + i).fetch }),
+        backoff: { baseMs: 10, maxMs: 80 },
+        onBackgroundError: () => {},
+      }).semaphore(key, { limit }),
+    limit,
+    workers: 6,
+    holdMs: 200,
+    waitMs: 20_000,
+  });
 }, 60_000);
 
 test("dynamodb semaphore: a cold instance pays one extra write to learn the item, then one per acquire", async () => {

@@ -1,35 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { upstashAdapter } from "../../adapters/upstash/index.js";
-import { createLocker, type Locker } from "../../src/index.js";
-import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
-import { cliBundle, runCli, startCli } from "./spawn-cli.js";
+import { describe, expect, test } from "vitest";
+import { useCliBed } from "./cli-fixture.js";
+import { runCli, startCli } from "./spawn-cli.js";
 
-let upstash: UpstashFixture;
-let env: Record<string, string>;
-let bundle: string;
-let locker: Locker;
-let dir: string;
-beforeAll(async () => {
-  [upstash, bundle] = await Promise.all([startUpstash(), cliBundle()]);
-  env = { EDGELOCK_BACKEND: "upstash", UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
-  locker = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
-  dir = mkdtempSync(join(tmpdir(), "edgelock-cli-elect-"));
-}, 60_000);
-afterAll(async () => {
-  await upstash?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-let counter = 0;
-const key = (label: string) => `elect-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+const bed = useCliBed("elect");
 const json = (text: string) => JSON.parse(text.trim()) as Record<string, unknown>;
-
-async function requestsBeyond(from: number, more: number): Promise<void> {
-  while (upstash.requests() < from + more) await new Promise((resolve) => setTimeout(resolve, 50));
-}
 
 /**
  * A leader's command: takes the inside-marker with an atomic mkdir (exit 99
@@ -48,21 +24,25 @@ function leaderScript(base: string): string {
 
 describe("edgelock elect, as processes against Upstash REST over redis-server", () => {
   test("two elect runs: only the leader runs its command; the other takes over once it exits, with a greater term", async () => {
-    const k = key("takeover");
-    const base = join(dir, k);
+    const k = bed.key("takeover");
+    const base = join(bed.dir, k);
     const run = (id: string) =>
-      startCli(bundle, ["elect", "run", k, "--id", id, "--ttl", "30s", "--", "sh", "-c", leaderScript(base)], env);
+      startCli(
+        bed.bundle,
+        ["elect", "run", k, "--id", id, "--ttl", "30s", "--", "sh", "-c", leaderScript(base)],
+        bed.env,
+      );
     const alpha = run("alpha");
     await alpha.stdoutIncludes("ready alpha");
-    const before = upstash.requests();
+    const before = bed.upstash.requests();
     const beta = run("beta");
     // beta's campaign has reached the backend and been refused (its command
     // would have exited 99 at once had it been let in).
-    await requestsBeyond(before, 1);
+    await bed.requestsBeyond(before, 1);
 
-    const leader = await runCli(["elect", "leader", k, "--json"], env);
+    const leader = await runCli(["elect", "leader", k, "--json"], bed.env);
     expect(json(leader.stdout)).toMatchObject({ key: k, leader: { identity: "alpha", term: 1 } });
-    const human = await runCli(["elect", "leader", k], env);
+    const human = await runCli(["elect", "leader", k], bed.env);
     expect(human.stdout).toMatch(
       new RegExp(`^"${k}" is led by "alpha": term 1, since \\d{4}-\\d\\d-\\d\\dT[^ ]+Z \\([^)]+\\), lease expires in `),
     );
@@ -71,7 +51,7 @@ describe("edgelock elect, as processes against Upstash REST over redis-server", 
     writeFileSync(`${base}.go-alpha`, "");
     expect((await alpha.done).code).toBe(0);
     await beta.stdoutIncludes("ready beta");
-    expect(json((await runCli(["elect", "leader", k, "--json"], env)).stdout)).toMatchObject({
+    expect(json((await runCli(["elect", "leader", k, "--json"], bed.env)).stdout)).toMatchObject({
       leader: { identity: "beta", term: 2 },
     });
     writeFileSync(`${base}.go-beta`, "");
@@ -79,36 +59,36 @@ describe("edgelock elect, as processes against Upstash REST over redis-server", 
     expect(finished.code, finished.stderr).toBe(0);
     expect(readFileSync(`${base}.log`, "utf8")).toBe("alpha 1 1\nbeta 2 2\n");
     // beta resigned at exit: nobody leads.
-    expect(json((await runCli(["elect", "leader", k, "--json"], env)).stdout)).toEqual({ key: k, leader: null });
-    expect((await runCli(["elect", "leader", k], env)).stdout).toBe(`nobody leads "${k}"\n`);
+    expect(json((await runCli(["elect", "leader", k, "--json"], bed.env)).stdout)).toEqual({ key: k, leader: null });
+    expect((await runCli(["elect", "leader", k], bed.env)).stdout).toBe(`nobody leads "${k}"\n`);
   }, 180_000);
 
   test("leadership lost while the command runs (an operator's break) signals it and exits 76; exit codes pass through", async () => {
-    const k = key("lost");
+    const k = bed.key("lost");
     const script = `trap 'echo got-TERM; exit 0' TERM; echo ready; while true; do sleep 0.1; done`;
     // A TTL long enough that only the break ends this leadership on a loaded
     // machine (the leader stands down early when an extension is late).
-    const running = startCli(bundle, ["elect", "run", k, "--ttl", "6s", "--", "sh", "-c", script], env);
+    const running = startCli(bed.bundle, ["elect", "run", k, "--ttl", "6s", "--", "sh", "-c", script], bed.env);
     await running.stdoutIncludes("ready");
-    const broken = await runCli(["break", k], env);
+    const broken = await runCli(["break", k], bed.env);
     expect(broken.code, broken.stdout).toBe(0);
     const finished = await running.done;
     expect(finished.code).toBe(76);
     expect(finished.stdout).toContain("got-TERM");
     expect(finished.stderr).toMatch(/lost leadership of ".*" \(term 1\) while the command ran/);
 
-    expect((await runCli(["elect", "run", k, "--", "sh", "-c", "exit 9"], env)).code).toBe(9);
-    expect((await runCli(["elect", "run", k, "--", "/nonexistent/edgelock-test-command"], env)).code).toBe(127);
-    expect(await locker.inspect(k)).toEqual({ held: false });
+    expect((await runCli(["elect", "run", k, "--", "sh", "-c", "exit 9"], bed.env)).code).toBe(9);
+    expect((await runCli(["elect", "run", k, "--", "/nonexistent/edgelock-test-command"], bed.env)).code).toBe(127);
+    expect(await bed.locker.inspect(k)).toEqual({ held: false });
   }, 120_000);
 
   test("SIGTERM while campaigning ends the campaign (128+15, nothing ran); while leading it is forwarded, then edgelock resigns", async () => {
-    const k = key("signals");
-    const other = await locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
-    const marker = join(dir, `${k}.ran`);
-    const before = upstash.requests();
-    const campaigning = startCli(bundle, ["elect", "run", k, "--", "touch", marker], env);
-    await requestsBeyond(before, 1);
+    const k = bed.key("signals");
+    const other = await bed.locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
+    const marker = join(bed.dir, `${k}.ran`);
+    const before = bed.upstash.requests();
+    const campaigning = startCli(bed.bundle, ["elect", "run", k, "--", "touch", marker], bed.env);
+    await bed.requestsBeyond(before, 1);
     campaigning.child.kill("SIGTERM");
     const ended = await campaigning.done;
     expect(ended.code, ended.stderr).toBe(143);
@@ -117,20 +97,20 @@ describe("edgelock elect, as processes against Upstash REST over redis-server", 
     await other.resign();
 
     const script = `trap 'echo got-TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done`;
-    const leading = startCli(bundle, ["elect", "run", k, "--id", "pod-c", "--", "sh", "-c", script], env);
+    const leading = startCli(bed.bundle, ["elect", "run", k, "--id", "pod-c", "--", "sh", "-c", script], bed.env);
     await leading.stdoutIncludes("ready");
     leading.child.kill("SIGTERM");
     const finished = await leading.done;
     expect(finished.code, finished.stderr).toBe(42);
     expect(finished.stdout).toContain("got-TERM");
-    expect(await locker.election(k).leader()).toBeNull();
+    expect(await bed.locker.election(k).leader()).toBeNull();
   }, 120_000);
 
   test("elect run --wait gives up with exit 75 while another leads, without running the command", async () => {
-    const k = key("wait");
-    const leader = await locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
-    const marker = join(dir, `${k}.ran`);
-    const refused = await runCli(["elect", "run", k, "--wait", "1s", "--json", "--", "touch", marker], env);
+    const k = bed.key("wait");
+    const leader = await bed.locker.election(k).campaign({ identity: "someone-else", ttlMs: 60_000 });
+    const marker = join(bed.dir, `${k}.ran`);
+    const refused = await runCli(["elect", "run", k, "--wait", "1s", "--json", "--", "touch", marker], bed.env);
     expect(refused.code).toBe(75);
     expect(json(refused.stderr.trim().split("\n").at(-1) ?? "")).toMatchObject({ error: { code: "not_elected" } });
     expect(() => readFileSync(marker)).toThrow();
@@ -138,12 +118,12 @@ describe("edgelock elect, as processes against Upstash REST over redis-server", 
   }, 60_000);
 
   test("elect observe prints the leader, then each change, as JSON lines, until SIGTERM (exit 0)", async () => {
-    const k = key("observe");
-    const base = join(dir, k);
-    const observer = startCli(bundle, ["elect", "observe", k, "--interval", "200ms", "--json"], env);
+    const k = bed.key("observe");
+    const base = join(bed.dir, k);
+    const observer = startCli(bed.bundle, ["elect", "observe", k, "--interval", "200ms", "--json"], bed.env);
     await observer.stdoutIncludes(`"leader":null`);
     const run = (id: string) =>
-      startCli(bundle, ["elect", "run", k, "--id", id, "--", "sh", "-c", leaderScript(base)], env);
+      startCli(bed.bundle, ["elect", "run", k, "--id", id, "--", "sh", "-c", leaderScript(base)], bed.env);
     const alpha = run("alpha");
     await observer.stdoutIncludes(`"identity":"alpha"`);
     writeFileSync(`${base}.go-alpha`, "");
