@@ -1,8 +1,7 @@
 import { describe, expect, test, vi } from "vitest";
 import { cleanupLockTable, createLockTable, postgresAdapter } from "../../adapters/postgres/index.js";
-import { createLocker, type LockAdapter, newToken } from "../../src/index.js";
+import { newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
-import { percentile } from "../support/timing.js";
 import { usePostgres } from "./postgres-fixture.js";
 
 const { pg, admin, row } = usePostgres();
@@ -212,40 +211,4 @@ describe("postgres specifics", () => {
     expect(next).toMatchObject({ ok: true });
     if (next.ok) expect(next.fence).toBeGreaterThan(grant.fence);
   });
-
-  test("latency through the lock client (median of 200 warm operations each, HTTP and WebSocket)", async () => {
-    const paths: [string, LockAdapter][] = [
-      ["neon() HTTP via the local endpoint", postgresAdapter({ sql: pg().sql() })],
-      ["WebSocket Pool via the relay", postgresAdapter({ pool: pg().pool() })],
-    ];
-    for (const [label, measured] of paths) {
-      const locker = createLocker({ adapter: measured, namespace: "latency:" });
-      const samples = { acquire: [] as number[], extend: [] as number[], release: [] as number[] };
-      for (let i = 0; i < 220; i++) {
-        let t = performance.now();
-        const lease = await locker.tryAcquire(`k${i % 10}`, { ttlMs: 10_000 });
-        if (!lease) throw new Error("expected a lease");
-        const acquired = performance.now() - t;
-        t = performance.now();
-        await lease.extend();
-        const extended = performance.now() - t;
-        t = performance.now();
-        await lease.release();
-        const released = performance.now() - t;
-        if (i >= 20) {
-          samples.acquire.push(acquired);
-          samples.extend.push(extended);
-          samples.release.push(released);
-        }
-      }
-      const line = Object.entries(samples)
-        .map(
-          ([op, values]) =>
-            `${op} p50 ${percentile(values, 50).toFixed(2)} ms, p95 ${percentile(values, 95).toFixed(2)} ms`,
-        )
-        .join("; ");
-      console.log(`postgres adapter, ${label}: ${line}`);
-      for (const values of Object.values(samples)) expect(values).toHaveLength(200);
-    }
-  }, 120_000);
 });

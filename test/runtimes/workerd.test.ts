@@ -100,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose();
-  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop()]);
+  await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop(), etcd?.stop()]);
 });
 
 test("in workerd: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take, refuse, extend and release locks", async () => {
