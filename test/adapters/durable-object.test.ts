@@ -34,24 +34,44 @@ const STUB_METHODS = [
  * some of them with a synchronous round trip to workerd; one during teardown blocked the test
  * file's thread for good (afterAll never ended, every timer stalled).
  */
-function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace {
-  return {
-    idFromName: (name) => namespace.idFromName(name),
-    get(id) {
-      const stub = namespace.get(id) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-      const counted: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-      for (const method of STUB_METHODS) {
-        counted[method] = (...args: unknown[]) => {
-          const init = method === "fetch" ? (args[1] as RequestInit | undefined) : undefined;
-          // A request delivered late goes without the caller's signal, as one already on its way.
-          const sent = (held: boolean) => (held && init ? [args[0], { ...init, signal: undefined }] : args);
-          return wire.request(
-            (held) => (stub[method] as (...a: unknown[]) => Promise<unknown>)(...sent(held)),
-            init?.signal ?? undefined,
-          );
-        };
+function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace<string> {
+  // Each id, stub and stub method is asked of Miniflare once per key: those are synchronous round trips
+  // to workerd from Node (a run was seen blocked in one for good), and each process would keep its own.
+  const stubs = new Map<string, ReturnType<LockObjectNamespace["get"]>>();
+  const counted = (name: string) => {
+    const stub = namespace.get(namespace.idFromName(name)) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<unknown>
+    >;
+    const methods = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+    const method = (name: string) => {
+      let fn = methods.get(name);
+      if (!fn) {
+        fn = stub[name] as (...a: unknown[]) => Promise<unknown>;
+        methods.set(name, fn);
       }
-      return counted as unknown as ReturnType<LockObjectNamespace["get"]>;
+      return fn;
+    };
+    const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const name of STUB_METHODS) {
+      calls[name] = (...args: unknown[]) => {
+        const init = name === "fetch" ? (args[1] as RequestInit | undefined) : undefined;
+        // A request delivered late goes without the caller's signal, as one already on its way.
+        const sent = (held: boolean) => (held && init ? [args[0], { ...init, signal: undefined }] : args);
+        return wire.request((held) => Reflect.apply(method(name), stub, sent(held)), init?.signal ?? undefined);
+      };
+    }
+    return calls as unknown as ReturnType<LockObjectNamespace["get"]>;
+  };
+  return {
+    idFromName: (name) => name,
+    get(name) {
+      let stub = stubs.get(name);
+      if (!stub) {
+        stub = counted(name);
+        stubs.set(name, stub);
+      }
+      return stub;
     },
   };
 }
