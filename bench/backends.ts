@@ -205,7 +205,7 @@ export const durableObject: Backend = {
       drivers: [
         edgelockDriver({
           name: "edgelock durable-object",
-          backend: "workerd (Miniflare), RPC from Node",
+          backend: "workerd (Miniflare), stub calls from Node over HTTP",
           counting: "rpc",
           meter: new Meter(),
           adapter: () => durableObjectAdapter({ namespace: worker.namespace }),

@@ -26,10 +26,12 @@ export type SemaphoreAcquireAnswer =
   | AcquireAnswer
   | { readonly ok: false; readonly reason: "limit_mismatch"; readonly limit: number };
 
-/** Live permits, by ascending fence. */
+/** Live permits, by ascending fence, and how many acquires the object has queued. */
 export interface SemaphoreInspectAnswer {
   readonly limit: number | null;
   readonly permits: readonly { readonly fence: number; readonly expiresAt: number; readonly owner?: string }[];
+  /** Acquires waiting in the object's queue (operations and tests; the adapter's `inspect` does not pass it on). */
+  readonly waiting: number;
 }
 
 /** Where a waiting semaphore acquire is sent with `stub.fetch` (see `WAIT_URL`). */

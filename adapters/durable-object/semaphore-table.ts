@@ -98,11 +98,12 @@ export class SemaphoreTable {
 
   inspect(now: number): SemaphoreInspectAnswer {
     const state = this.settle(now);
-    if (!state) return { limit: null, permits: [] };
+    const waiting = this.#queue.size;
+    if (!state) return { limit: null, permits: [], waiting };
     const permits = Object.values(state.permits)
       .map(({ fence, expiresAt, owner }) => (owner === undefined ? { fence, expiresAt } : { fence, expiresAt, owner }))
       .sort((a, b) => a.fence - b.fence);
-    return { limit: state.limit, permits };
+    return { limit: state.limit, permits, waiting };
   }
 
   /** Withdraw a queued acquire of `token`; whether there was one. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { durableObjectAdapter } from "../../adapters/durable-object/index.js";
+import { type SemaphoreObjectRpc, semaphoreObjectName } from "../../adapters/durable-object/semaphore-protocol.js";
 import { createLocker, type LockAdapter, type SemaphoreAdapter } from "../../src/index.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
 import { sleep } from "../support/timing.js";
@@ -36,25 +37,34 @@ test("durable-object semaphore: waiters queue in the object and are granted FIFO
   const holders = await Promise.all(
     [1, 2].map(() => createLocker({ adapter }).semaphore(key, { limit: 2 }).tryAcquire({ ttlMs: 30_000 })),
   );
-  const order: number[] = [];
+  const object = worker.namespace.get(
+    worker.namespace.idFromName(semaphoreObjectName(key)),
+  ) as unknown as SemaphoreObjectRpc;
+  const queued = async () => (await object.semaphoreInspect()).waiting;
+  const fences: number[] = [];
   const waiters = Array.from({ length: 6 }, () => counted());
-  const done = waiters.map(async (waiter, i) => {
-    await sleep(i * 40);
-    const permit = await createLocker({ adapter: waiter.adapter })
-      .semaphore(key, { limit: 2 })
-      .acquire({ ttlMs: 30_000, waitMs: 60_000 });
-    order.push(i);
-    await sleep(50);
-    await permit.release();
-  });
-  await sleep(6 * 40 + 300);
+  const done: Promise<void>[] = [];
+  for (const [i, waiter] of waiters.entries()) {
+    done.push(
+      (async () => {
+        const permit = await createLocker({ adapter: waiter.adapter })
+          .semaphore(key, { limit: 2 })
+          .acquire({ ttlMs: 30_000, waitMs: 60_000 });
+        fences[i] = permit.fence;
+        await sleep(50);
+        await permit.release();
+      })(),
+    );
+    // The ordering signal: the next waiter starts only once the object has queued this one.
+    while ((await queued()) < i + 1) await sleep(10);
+  }
   await Promise.all(holders.map((permit) => permit?.release()));
   await Promise.all(done);
-  // Two permits: waiters leave the queue two at a time, in arrival order within the pair.
-  expect([...order.slice(0, 2)].sort()).toEqual([0, 1]);
-  expect([...order.slice(2, 4)].sort()).toEqual([2, 3]);
-  expect([...order.slice(4, 6)].sort()).toEqual([4, 5]);
+  // Each freed permit goes to the head of the queue, so the object's fences follow the arrival order.
+  const first = Math.max(...holders.map((permit) => permit?.fence ?? Number.NaN));
+  expect(fences).toEqual(waiters.map((_, i) => first + 1 + i));
   for (const waiter of waiters) expect(waiter.acquires()).toBe(1);
+  expect(await queued()).toBe(0);
 }, 60_000);
 
 test("durable-object semaphore: an expired permit is handed to a waiter by the object's alarm", async () => {

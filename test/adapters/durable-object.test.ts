@@ -10,7 +10,7 @@ import { sleep } from "../support/timing.js";
 
 let shared: LockWorker | undefined;
 
-/** Every call the adapters make on a stub; a call missing here fails loudly (not a function), never uncounted. */
+/** Every call the adapters make on a stub. */
 const STUB_METHODS = [
   "acquire",
   "extend",
@@ -29,36 +29,27 @@ const STUB_METHODS = [
 
 /**
  * The namespace, with every call on its stubs (each RPC method, or fetch) sent through `wire`: where
- * requests really happen. A plain object of the stub's methods, not a Proxy: a Proxy forwarded every
- * property read (`then`, inspection symbols, disposal) to Miniflare's Node-side stub, which answers
- * some of them with a synchronous round trip to workerd; one during teardown blocked the test
- * file's thread for good (afterAll never ended, every timer stalled).
+ * requests really happen. The stubs are the test gateway's (plain `fetch` into workerd, see
+ * `test/support/stub-gateway.ts`); a method missing here fails loudly (not a function), never uncounted.
  */
 function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjectNamespace<string> {
-  // Each id, stub and stub method is asked of Miniflare once per key: those are synchronous round trips
-  // to workerd from Node (a run was seen blocked in one for good), and each process would keep its own.
+  // One stub per key, as each process would keep its own.
   const stubs = new Map<string, ReturnType<LockObjectNamespace["get"]>>();
   const counted = (name: string) => {
     const stub = namespace.get(namespace.idFromName(name)) as unknown as Record<
       string,
       (...a: unknown[]) => Promise<unknown>
     >;
-    const methods = new Map<string, (...a: unknown[]) => Promise<unknown>>();
-    const method = (name: string) => {
-      let fn = methods.get(name);
-      if (!fn) {
-        fn = stub[name] as (...a: unknown[]) => Promise<unknown>;
-        methods.set(name, fn);
-      }
-      return fn;
-    };
     const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const name of STUB_METHODS) {
       calls[name] = (...args: unknown[]) => {
         const init = name === "fetch" ? (args[1] as RequestInit | undefined) : undefined;
         // A request delivered late goes without the caller's signal, as one already on its way.
         const sent = (held: boolean) => (held && init ? [args[0], { ...init, signal: undefined }] : args);
-        return wire.request((held) => Reflect.apply(method(name), stub, sent(held)), init?.signal ?? undefined);
+        return wire.request(
+          (held) => Reflect.apply(stub[name] as (...a: unknown[]) => Promise<unknown>, stub, sent(held)),
+          init?.signal ?? undefined,
+        );
       };
     }
     return calls as unknown as ReturnType<LockObjectNamespace["get"]>;

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -7,8 +8,10 @@ import {
   type LockObjectNamespace,
 } from "../../adapters/durable-object/index.js";
 import { freePort, waitForPort } from "./ports.js";
+import { gatewayNamespace } from "./stub-gateway.js";
 
 const ENTRY = fileURLToPath(new URL("../../service/platforms/worker.ts", import.meta.url));
+const GATEWAY = fileURLToPath(new URL("./stub-gateway.ts", import.meta.url));
 /** Kept in step with `compatibility_date` and `compatibility_flags` in wrangler.toml. */
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
@@ -23,7 +26,11 @@ export interface LockWorkerOptions {
 
 /** A running Worker with the lock object, in workerd. */
 export interface LockWorker {
-  /** The `LOCKS` namespace, usable from Node: `durableObjectAdapter({ namespace })`. */
+  /**
+   * The `LOCKS` namespace, usable from Node: `durableObjectAdapter({ namespace })`. Its stubs call
+   * the objects over HTTP through the bundle's stub gateway (see `stub-gateway.ts`), never through
+   * Miniflare's synchronous binding proxy.
+   */
   readonly namespace: LockObjectNamespace;
   readonly mf: Miniflare;
   /** Base URL of the Worker's `fetch` handler on loopback, e.g. `http://127.0.0.1:40123/`. */
@@ -32,9 +39,9 @@ export interface LockWorker {
 }
 
 /**
- * Bundle the Worker entry with esbuild and run it in Miniflare on a free
- * loopback port, with the `LOCKS` binding to a SQLite-backed
- * `LockDurableObject` and in-memory storage.
+ * Bundle the Worker entry with esbuild, the test stub gateway in front of
+ * it, and run it in Miniflare on a free loopback port, with the `LOCKS`
+ * binding to a SQLite-backed `LockDurableObject` and in-memory storage.
  *
  * @example
  * ```ts
@@ -44,8 +51,19 @@ export interface LockWorker {
  * ```
  */
 export async function startLockWorker(options: LockWorkerOptions = {}): Promise<LockWorker> {
+  const entry = JSON.stringify(options.entry ?? ENTRY);
   const bundle = await build({
-    entryPoints: [options.entry ?? ENTRY],
+    stdin: {
+      contents: [
+        `import service from ${entry};`,
+        `import { withStubGateway } from ${JSON.stringify(GATEWAY)};`,
+        `export * from ${entry};`,
+        "export default withStubGateway(service);",
+      ].join("\n"),
+      resolveDir: dirname(ENTRY),
+      sourcefile: "test-worker.ts",
+      loader: "ts",
+    },
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -70,8 +88,7 @@ export async function startLockWorker(options: LockWorkerOptions = {}): Promise<
   });
   const url = await mf.ready;
   await waitForPort(port);
-  const namespace = (await mf.getDurableObjectNamespace(DURABLE_OBJECT_BINDING)) as unknown as LockObjectNamespace;
-  return { namespace, mf, url, stop: () => disposeWithin(mf, 15_000) };
+  return { namespace: gatewayNamespace(url), mf, url, stop: () => disposeWithin(mf, 15_000) };
 }
 
 /**
