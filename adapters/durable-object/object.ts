@@ -251,8 +251,9 @@ export class LockDurableObject extends DurableObject implements LockObjectRpc, S
   async inspect(): Promise<InspectAnswer> {
     const holder = this.#settle(Date.now());
     await this.#syncAlarm();
-    if (!holder) return { held: false };
-    return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, ...ownerOf(holder) };
+    const waiting = this.#queue.size;
+    if (!holder) return { held: false, waiting };
+    return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, ...ownerOf(holder), waiting };
   }
 
   /** The guarded value: anyone may read it. */

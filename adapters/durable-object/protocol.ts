@@ -59,9 +59,13 @@ export type ExtendAnswer = GrantAnswer | { readonly ok: false; readonly reason: 
 
 export type ReleaseAnswer = { readonly ok: true } | { readonly ok: false; readonly reason: "not_held" } | InvalidAnswer;
 
-export type InspectAnswer =
+export type InspectAnswer = (
   | { readonly held: true; readonly fence: number; readonly expiresAt: number; readonly owner?: string }
-  | { readonly held: false };
+  | { readonly held: false }
+) & {
+  /** Acquires waiting in the object's queue (operations and tests; the adapter's `inspect` does not pass it on). */
+  readonly waiting: number;
+};
 
 /** A guarded-value write as the object receives it (`json: null` deletes). */
 export interface WriteValueCall {

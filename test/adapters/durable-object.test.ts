@@ -128,6 +128,11 @@ describe("durable-object: waiters inside the object", () => {
     adapter = durableObjectAdapter({ namespace: worker.namespace });
   }, 60_000);
   afterAll(() => worker?.stop(), 30_000);
+  /** The ordering signal: resolves once the object has queued `n` acquires on `k` (never a stagger). */
+  const untilQueued = async (k: string, n: number) => {
+    const object = worker.namespace.get(worker.namespace.idFromName(k));
+    while ((await object.inspect()).waiting < n) await sleep(10);
+  };
   /** The slowest of a few inspects, ms: what a round trip to the object costs right now. */
   const roundTrip = async (k: string) => {
     let slowest = 0;
@@ -226,9 +231,9 @@ describe("durable-object: waiters inside the object", () => {
     if (!(await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 })).ok) throw new Error("expected a grant");
     // A short-lived waiter that dies once granted, and a patient one behind it.
     const short = adapter.acquire({ key: k, token: newToken(), ttlMs: 800, waitMs: 10_000 });
-    await sleep(100 + rtt);
+    await untilQueued(k, 1);
     const patient = adapter.acquire({ key: k, token: newToken(), ttlMs: 5_000, waitMs: 10_000 });
-    await sleep(100 + rtt);
+    await untilQueued(k, 2);
     const releasedAt = Date.now();
     expect(await adapter.release({ key: k, token: holder })).toEqual({ ok: true });
     const dies = await short;
@@ -247,13 +252,15 @@ describe("durable-object: waiters inside the object", () => {
     if (!first.ok) throw new Error("expected a grant");
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const tokens = controllers.map(() => newToken());
-    const pending = controllers.map(async (controller, i) => {
-      await sleep(i * 30);
-      return adapter
-        .acquire({ key: k, token: tokens[i] ?? "", ttlMs: 30_000, waitMs: 20_000, signal: controller.signal })
-        .catch((e: unknown) => e);
-    });
-    await sleep(200);
+    const pending: Promise<unknown>[] = [];
+    for (const [i, controller] of controllers.entries()) {
+      pending.push(
+        adapter
+          .acquire({ key: k, token: tokens[i] ?? "", ttlMs: 30_000, waitMs: 20_000, signal: controller.signal })
+          .catch((e: unknown) => e),
+      );
+      await untilQueued(k, i + 1);
+    }
     controllers[0]?.abort(new Error("first waiter gave up"));
     controllers[1]?.abort(new Error("second waiter gave up"));
     expect((await pending[0]) as Error).toMatchObject({ code: "aborted" });
@@ -261,7 +268,8 @@ describe("durable-object: waiters inside the object", () => {
     expect((await adapter.release({ key: k, token: holder })).ok).toBe(true);
     const granted = await pending[2];
     expect(granted).toMatchObject({ ok: true, fence: first.fence + 1 });
-    expect((granted as { waitedMs?: number }).waitedMs).toBeGreaterThan(100);
+    // Granted from the queue: it waited there while the others were withdrawn.
+    expect((granted as { waitedMs?: number }).waitedMs).toBeGreaterThan(0);
     // The cancelled tokens hold nothing and are not queued: their releases and extends are refused.
     for (const token of tokens.slice(0, 2)) {
       expect(await adapter.extend({ key: k, token, ttlMs: 1_000 })).toEqual({ ok: false, reason: "not_held" });
@@ -276,7 +284,7 @@ describe("durable-object: waiters inside the object", () => {
     await adapter.acquire({ key: k, token: holder, ttlMs: 30_000 });
     const queued = newToken();
     const waiting = adapter.acquire({ key: k, token: queued, ttlMs: 30_000, waitMs: 20_000 });
-    await sleep(100);
+    await untilQueued(k, 1);
     expect(await adapter.release({ key: k, token: queued })).toEqual({ ok: false, reason: "not_held" });
     expect(await waiting).toEqual({ ok: false, reason: "held" });
     await adapter.release({ key: k, token: holder });
@@ -290,7 +298,7 @@ describe("durable-object: waiters inside the object", () => {
     if (!first.ok) throw new Error("expected a grant");
     const token = newToken();
     const original = adapter.acquire({ key: k, token, ttlMs: 30_000, waitMs: 20_000 });
-    await sleep(100);
+    await untilQueued(k, 1);
     const retry = adapter.acquire({ key: k, token, ttlMs: 30_000, waitMs: 20_000 });
     // The first call is superseded, never granted.
     expect(await original).toEqual({ ok: false, reason: "held" });
