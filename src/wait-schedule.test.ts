@@ -95,6 +95,37 @@ describe("WaitSchedule (fake clock)", () => {
     expect(s.estimates(KEY).spread).toBe(2);
   });
 
+  test("a waiter that aimed at a later hand-off widens the spread only when someone else took that one", async () => {
+    let next = 0;
+    const s = learnt(50, 50, { random: () => next });
+    s.refused(KEY, "other", { fence: 8, acquiredAt: Date.now(), lastHeldMs: 50 });
+    await sleptFor(s.wait(request())); // aimed at slot 0: the release after fence 8
+    s.refused(KEY, "waiter", { fence: 9, acquiredAt: Date.now(), lastHeldMs: 50 }); // beaten: spread 2
+    expect(s.estimates(KEY).spread).toBe(2);
+    next = 0.6; // slot 1 of 2: the second release after fence 9
+    await sleptFor(s.wait(request()));
+    // Refused by fence 10: it came before the release it aimed at (fence 11's), nobody took its turn.
+    s.refused(KEY, "waiter", { fence: 10, acquiredAt: Date.now(), lastHeldMs: 50 });
+    expect(s.estimates(KEY).spread).toBe(2);
+    await sleptFor(s.wait(request())); // slot 1 again: the second release after fence 10
+    // Refused by fence 12: its turn (fence 12's grant) went to someone else.
+    s.refused(KEY, "waiter", { fence: 12, acquiredAt: Date.now(), lastHeldMs: 50 });
+    expect(s.estimates(KEY).spread).toBe(3);
+  });
+
+  test("a refusal that shows nothing of the holder (Azure's) counts as beaten at any slot", async () => {
+    let next = 0;
+    const s = learnt(50, 50, { random: () => next });
+    s.refused(KEY, "other", { fence: 8, acquiredAt: Date.now(), lastHeldMs: 50 });
+    await sleptFor(s.wait(request()));
+    s.refused(KEY, "waiter", undefined);
+    expect(s.estimates(KEY).spread).toBe(2);
+    next = 0.6; // slot 1 of 2
+    await sleptFor(s.wait(request()));
+    s.refused(KEY, "waiter", undefined);
+    expect(s.estimates(KEY).spread).toBe(3);
+  });
+
   test("a grant that finds the lock long idle narrows the spread again", async () => {
     const s = learnt(50, 0);
     s.refused(KEY, "other", { fence: 8, acquiredAt: Date.now() + 50, lastHeldMs: 50 });

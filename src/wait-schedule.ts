@@ -178,8 +178,11 @@ export class WaitSchedule {
       state.local = undefined;
     }
     const plan = state.plans.get(token);
-    // It aimed at the very next release and someone else got it.
-    if (plan?.slot === 0 && (plan.fence === undefined || view?.fence === undefined || view.fence > plan.fence)) {
+    // It aimed at a release and someone else got that one (or the refusal cannot tell): the waiters are packed too tight.
+    if (
+      plan !== undefined &&
+      (plan.fence === undefined || view?.fence === undefined || view.fence > plan.fence + plan.slot)
+    ) {
       state.spread = Math.min(this.#maxSpread, state.spread + 1);
     }
     if (state.handover?.token === token) {

@@ -102,13 +102,11 @@ export class BlobLocks {
     //    with this id (a retry after a lost answer).
     const leased = await this.#blobs.takeLease(blob, leaseId, seconds, undefined, signal);
     if (leased.status === 409 && isLeasedByOther(leased.code)) {
-      // Azure's refusal says nothing of the holder: what this instance last saw of the record does.
-      const seen = this.#known.get(blob)?.record;
-      this.schedule.refused(
-        key,
-        token,
-        seen && { fence: seen.fence, acquiredAt: seen.acquiredAt, lastHeldMs: seen.heldMs },
-      );
+      // Azure's refusal says nothing of the holder, and what this instance last saw of the record is
+      // older than the holder's grant: showing it would make every refusal look like the same holder,
+      // so the schedule could never tell it was beaten to a release. It learns holds and hand-offs
+      // from this instance's own grants and releases instead.
+      this.schedule.refused(key, token, undefined);
       return { ok: false, reason: "held" };
     }
     if (!isSuccess(leased)) throw answerError(leased, `acquire lease on ${blob}`, true);
