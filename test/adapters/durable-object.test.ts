@@ -6,26 +6,13 @@ import { describeConformance, type Wire } from "../conformance/index.js";
 import { expectRequestCountCaseToFail, misdeclared } from "../conformance/misdeclared.js";
 import { Transport } from "../conformance/transport.js";
 import { type LockWorker, startLockWorker } from "../support/miniflare.js";
+import { STUB_RPC_METHODS } from "../support/stub-gateway.js";
 import { sleep } from "../support/timing.js";
 
 let shared: LockWorker | undefined;
 
 /** Every call the adapters make on a stub. */
-const STUB_METHODS = [
-  "acquire",
-  "extend",
-  "release",
-  "inspect",
-  "forceRelease",
-  "cancel",
-  "readValue",
-  "writeValue",
-  "semaphoreAcquire",
-  "semaphoreExtend",
-  "semaphoreRelease",
-  "semaphoreInspect",
-  "fetch",
-] as const;
+const STUB_METHODS = [...STUB_RPC_METHODS, "fetch"] as const;
 
 /**
  * The namespace, with every call on its stubs (each RPC method, or fetch) sent through `wire`: where

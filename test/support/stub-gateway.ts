@@ -50,7 +50,7 @@ export function withStubGateway<Env extends { readonly LOCKS: LockObjectNamespac
         return stub.fetch(url, { method: init.method ?? "POST", body: init.body ?? null, signal: request.signal });
       }
       try {
-        if (!(RPC_METHODS as readonly string[]).includes(method)) throw new TypeError(`no such method: ${method}`);
+        if (!(STUB_RPC_METHODS as readonly string[]).includes(method)) throw new TypeError(`no such method: ${method}`);
         // Called as a member: an RPC method's own properties (`apply`, `call`) are remote calls, not Function's.
         const rpc = stub as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
         return Response.json({ answer: await rpc[method]?.(...args) });
@@ -70,7 +70,7 @@ export function withStubGateway<Env extends { readonly LOCKS: LockObjectNamespac
 }
 
 /** The RPC methods a stub offers, besides `fetch`. */
-const RPC_METHODS = [
+export const STUB_RPC_METHODS = [
   "acquire",
   "extend",
   "release",
@@ -102,7 +102,7 @@ export function gatewayNamespace(base: URL): LockObjectNamespace<string> {
         fetch: (url: string, init: RequestInit) =>
           send({ name, method: "fetch", args: [url, { method: init.method, body: init.body }] }, init.signal),
       };
-      for (const method of RPC_METHODS) {
+      for (const method of STUB_RPC_METHODS) {
         stub[method] = async (...args: unknown[]) => {
           const response = await send({ name, method, args });
           const body = (await response.json()) as { answer?: unknown } & Partial<GatewayFailure>;
