@@ -34,7 +34,7 @@ function countedNamespace(namespace: LockObjectNamespace, wire: Wire): LockObjec
         // A request delivered late goes without the caller's signal, as one already on its way.
         const sent = (held: boolean) => (held && init ? [args[0], { ...init, signal: undefined }] : args);
         return wire.request(
-          (held) => Reflect.apply(stub[name] as (...a: unknown[]) => Promise<unknown>, stub, sent(held)),
+          (held) => (stub[name] as (...a: unknown[]) => Promise<unknown>)(...sent(held)),
           init?.signal ?? undefined,
         );
       };
