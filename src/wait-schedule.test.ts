@@ -188,13 +188,15 @@ describe("WaitSchedule (fake clock)", () => {
 });
 
 describe("the lock client sleeps through the adapter's pollWait", () => {
-  /** Memory with a WaitSchedule fed as the real adapters feed theirs, recording every sleep it is asked for. */
+  /** Memory as a polling backend, with a WaitSchedule fed as the real adapters feed theirs, recording every sleep it is asked for. */
   function scheduled(): { adapter: LockAdapter; asked: AdapterPollWaitRequest[] } {
     const base = memoryAdapter();
     const schedule = new WaitSchedule();
     const asked: AdapterPollWaitRequest[] = [];
     const adapter: LockAdapter = {
       ...base,
+      // A polling backend: the lock client sleeps between refused attempts.
+      capabilities: { ...base.capabilities, pushWakeups: false },
       acquire: async (request) => {
         const result = await base.acquire(request);
         if (result.ok) schedule.granted(request.key, request.token, result.fence, result.expiresAt);

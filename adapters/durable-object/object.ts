@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { WaitQueue } from "../../src/internal/wait-queue.js";
 import { MAX_DURATION_MS, utf8Length, validateDuration, validateOwner } from "../../src/validate.js";
 import type {
   AcquireAnswer,
@@ -18,7 +19,6 @@ import type {
   WriteValueCall,
 } from "./protocol.js";
 import { DURABLE_OBJECT_MAX_VALUE_BYTES, WAIT_URL } from "./protocol.js";
-import { WaitQueue } from "./queue.js";
 import {
   DURABLE_OBJECT_MAX_LIMIT,
   SEMAPHORE_WAIT_URL,

@@ -1,6 +1,6 @@
 import type { SyncKvStorage } from "cloudflare:workers";
+import { WaitQueue } from "../../src/internal/wait-queue.js";
 import type { ExtendAnswer, ExtendCall, GrantAnswer, ReleaseAnswer, TokenCall } from "./protocol.js";
-import { WaitQueue } from "./queue.js";
 import type { SemaphoreAcquireAnswer, SemaphoreAcquireCall, SemaphoreInspectAnswer } from "./semaphore-protocol.js";
 
 /** Storage key of the semaphore's permits; every storage key it writes starts with `sem`. */

@@ -1,3 +1,4 @@
+import { LockAbortedError } from "../../src/errors.js";
 import type {
   AdapterAcquireRequest,
   AdapterAcquireResult,
@@ -16,6 +17,7 @@ import type {
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { memorySemaphores } from "./semaphores.js";
+import { MemoryWaiters } from "./waiters.js";
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -41,6 +43,10 @@ interface Holder {
  * Locks in this process's memory: the reference implementation of the
  * adapter contract, for tests and for single-instance programs. Nothing is
  * shared between processes or isolates.
+ *
+ * An acquire with a wait is queued for its key and handed the lock, first
+ * come first served, the moment a release, a break or the holder's expiry
+ * frees it (`pushWakeups`): no waiter polls.
  *
  * Only held keys take memory: a released key is forgotten at once, expired
  * holders are swept whenever the map has doubled since the last sweep
@@ -76,13 +82,36 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     return holder;
   };
 
+  const hold = (key: string, token: string, ttlMs: number, owner: string | undefined): Holder => {
+    const holder = { token, fence: ++lastFence, expiresAt: now() + ttlMs, owner };
+    holders.set(key, holder);
+    if (holders.size >= sweepAt) sweep();
+    return holder;
+  };
+
+  // The live holder of `key` after handing a free key to its oldest waiter.
+  const settle = (key: string): Holder | undefined => {
+    let holder = current(key);
+    while (!holder) {
+      const waiter = waiters.shift(key);
+      if (!waiter) return undefined;
+      holder = hold(key, waiter.token, waiter.ttlMs, waiter.owner);
+      const { fence, expiresAt } = holder;
+      waiter.answer({ ok: true, fence, ttlMs: waiter.ttlMs, expiresAt, waitedMs: now() - waiter.queuedAt });
+    }
+    waiters.arm(key, holder.expiresAt);
+    return holder;
+  };
+  const waiters = new MemoryWaiters(now, settle);
+
   const capabilities: AdapterCapabilities = {
     name: "memory",
     clock: "backend",
     clockSkewMarginMs: 0,
     ttl: { minMs: 1, maxMs: MAX_DURATION_MS, granularityMs: 1 },
     fencing: { native: true },
-    pushWakeups: false,
+    pushWakeups: true,
+    requestsPerPushWait: 0,
     requestsPerOperation: { acquire: 0, extend: 0, release: 0, inspect: 0 },
     forceRelease: { requests: 0 },
     guardedValue: { maxBytes: MEMORY_MAX_VALUE_BYTES, requestsPerOperation: { read: 0, write: 0 } },
@@ -92,32 +121,39 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     capabilities,
     semaphores: memorySemaphores(now),
 
-    async acquire({ key, token, ttlMs, owner }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
-      const holder = current(key);
+    async acquire({ key, token, ttlMs, waitMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+      // A retry of a queued acquire (the first call timed out) takes its place.
+      waiters.withdraw(key, token);
+      // A free key goes to whoever queued first, not to this newcomer.
+      const holder = settle(key);
       if (holder?.token === token) {
         // A retry of our own grant: refresh, so the TTL reported is the one in force.
         holder.expiresAt = now() + ttlMs;
         return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
       }
-      if (holder) return { ok: false, reason: "held", retryAfterMs: holder.expiresAt - now() };
-      const fence = ++lastFence;
-      const expiresAt = now() + ttlMs;
-      holders.set(key, { token, fence, expiresAt, owner });
-      if (holders.size >= sweepAt) sweep();
-      return { ok: true, fence, ttlMs, expiresAt };
+      if (!holder) {
+        const { fence, expiresAt } = hold(key, token, ttlMs, owner);
+        return { ok: true, fence, ttlMs, expiresAt };
+      }
+      if (signal?.aborted) throw new LockAbortedError("acquire aborted before it was queued", { cause: signal.reason });
+      if (!waitMs) return { ok: false, reason: "held", retryAfterMs: holder.expiresAt - now() };
+      return waiters.wait(key, { token, ttlMs, owner }, waitMs, holder.expiresAt, signal);
     },
 
     async extend({ key, token, ttlMs }: AdapterExtendRequest): Promise<AdapterExtendResult> {
-      const holder = current(key);
+      const holder = settle(key);
       if (holder?.token !== token) return { ok: false, reason: "not_held" };
       holder.expiresAt = now() + ttlMs;
       return { ok: true, fence: holder.fence, ttlMs, expiresAt: holder.expiresAt };
     },
 
     async release({ key, token }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
+      // Releasing gives the token up: a wait still queued under it must not end up holding the key.
+      waiters.withdraw(key, token);
       const holder = current(key);
       if (holder?.token !== token) return { ok: false, reason: "not_held" };
       holders.delete(key);
+      settle(key);
       return { ok: true };
     },
 
@@ -125,11 +161,12 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
       const holder = current(key);
       if (holder?.fence !== fence) return { ok: false, reason: "not_held" };
       holders.delete(key);
+      settle(key);
       return { ok: true };
     },
 
     async inspect(key: string): Promise<LockState> {
-      const holder = current(key);
+      const holder = settle(key);
       if (!holder) return { held: false };
       return { held: true, fence: holder.fence, expiresAt: holder.expiresAt, owner: holder.owner };
     },

@@ -7,8 +7,8 @@ import { call, sleep } from "./helpers.js";
 const A = "waiter-cap-tenant-a-1";
 const B = "waiter-cap-tenant-b-2";
 
-/** The memory adapter, recording when each acquire reached it. */
-function recorded(): { adapter: LockAdapter; acquires: number[]; tokens: string[] } {
+/** The memory adapter, recording when each acquire reached it; `polling`: as a backend without push wake-ups. */
+function recorded(polling = false): { adapter: LockAdapter; acquires: number[]; tokens: string[] } {
   const inner = memoryAdapter();
   const acquires: number[] = [];
   const tokens: string[] = [];
@@ -17,7 +17,7 @@ function recorded(): { adapter: LockAdapter; acquires: number[]; tokens: string[
     tokens,
     adapter: {
       ...inner,
-      capabilities: inner.capabilities,
+      capabilities: { ...inner.capabilities, pushWakeups: !polling && inner.capabilities.pushWakeups },
       acquire: (request) => {
         acquires.push(performance.now());
         tokens.push(request.token);
@@ -57,7 +57,7 @@ describe("waiting acquires are capped per instance and per tenant", () => {
   }, 20_000);
 
   test("one waiter polls the backend at most once per POLL.minMs", async () => {
-    const { adapter, acquires } = recorded();
+    const { adapter, acquires } = recorded(true);
     const app = createLockService({ adapter, tokens: A });
     expect((await call(app, "POST", "/v1/locks/p/acquire", { token: A, body: { ttlMs: 10_000 } })).status).toBe(200);
     acquires.length = 0;

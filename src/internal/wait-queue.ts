@@ -1,7 +1,9 @@
 /**
- * The FIFO of acquires waiting inside one lock object. It lives in memory:
- * a waiter is a pending RPC call, which cannot outlive the object's process
- * anyway (its caller sees the call fail and retries with the same token).
+ * The FIFO of acquires waiting for one lock where the lock lives (a Durable
+ * Object, the memory adapter). It lives in memory: a waiter is a pending
+ * call, which cannot outlive the process holding the lock anyway (in a
+ * Durable Object its caller sees the call fail and retries with the same
+ * token).
  *
  * @module
  */
