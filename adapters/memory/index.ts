@@ -121,7 +121,9 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
     capabilities,
     semaphores: memorySemaphores(now),
 
-    async acquire({ key, token, ttlMs, waitMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+    async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
+      // `request.signal` is read only to queue: the lock client makes its signal on first read.
+      const { key, token, ttlMs, waitMs, owner } = request;
       // A retry of a queued acquire (the first call timed out) takes its place.
       waiters.withdraw(key, token);
       // A free key goes to whoever queued first, not to this newcomer.
@@ -135,8 +137,9 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): LockAdapter {
         const { fence, expiresAt } = hold(key, token, ttlMs, owner);
         return { ok: true, fence, ttlMs, expiresAt };
       }
-      if (signal?.aborted) throw new LockAbortedError("acquire aborted before it was queued", { cause: signal.reason });
       if (!waitMs) return { ok: false, reason: "held", retryAfterMs: holder.expiresAt - now() };
+      const signal = request.signal;
+      if (signal?.aborted) throw new LockAbortedError("acquire aborted before it was queued", { cause: signal.reason });
       return waiters.wait(key, { token, ttlMs, owner }, waitMs, holder.expiresAt, signal);
     },
 

@@ -138,4 +138,25 @@ describe("memory: waiting acquires are queued and handed the lock", () => {
     expect(lease.fence).toBe(holder.fence + 1);
     await lease.release();
   });
+
+  test("an acquire that does not queue never reads its signal (the lock client makes it on first read)", async () => {
+    const adapter = memoryAdapter();
+    let reads = 0;
+    const request = (token: string, waitMs?: number) =>
+      Object.defineProperty({ key: "lazy", token, ttlMs: TTL, waitMs }, "signal", {
+        get: () => {
+          reads++;
+          return undefined;
+        },
+      });
+    const holder = newToken();
+    expect(await adapter.acquire(request(holder))).toMatchObject({ ok: true });
+    expect(await adapter.acquire(request(newToken()))).toMatchObject({ ok: false });
+    expect(await adapter.acquire(request(holder, 1_000))).toMatchObject({ ok: true });
+    expect(reads).toBe(0);
+    const waiting = adapter.acquire(request(newToken(), 1_000));
+    expect(reads).toBe(1);
+    await adapter.release({ key: "lazy", token: holder });
+    expect(await waiting).toMatchObject({ ok: true });
+  });
 });
