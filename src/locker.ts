@@ -10,6 +10,7 @@ import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
 import { keepExtended } from "./lease-renewal.js";
+import { LockerSettings } from "./locker-settings.js";
 import type {
   AcquireOptions,
   CallOptions,
@@ -21,16 +22,14 @@ import type {
   WithLockResult,
 } from "./options.js";
 import { createSemaphore, type Semaphore, type SemaphoreOptions } from "./semaphore.js";
-import { abortError, type BackoffOptions, pollDelay, sleep } from "./timing.js";
+import { abortError, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
 import {
   MAX_DURATION_MS,
   validateDuration,
   validateFlag,
-  validateFunction,
   validateKey,
-  validateNamespace,
   validateOptions,
   validateOwner,
   validateSignal,
@@ -53,26 +52,13 @@ export function createLocker(options: LockerOptions): Locker {
   return new LockerImpl(options);
 }
 
-/** One call's time budget: when its wait ends and when the whole call must have ended. */
-interface Budget {
-  readonly waitEndsAt: number;
-  readonly endsAt: number;
-}
-
 class LockerImpl implements Locker, LeaseContext {
   readonly adapter: LockAdapter;
   readonly capabilities: AdapterCapabilities;
   readonly marginMs: number;
   readonly maxTtlMs: number;
   readonly telemetry: EventTracker;
-  readonly #namespace: string;
-  readonly #defaultTtlMs: number;
-  readonly #defaultWaitMs: number;
-  readonly #requestTimeoutMs: number;
-  readonly #retries: number;
-  readonly #timeoutMs: number | undefined;
-  readonly #backoff: BackoffOptions;
-  readonly #onBackgroundError: (error: unknown) => void;
+  readonly #settings: LockerSettings;
   readonly #options: LockerOptions;
 
   constructor(options: LockerOptions) {
@@ -91,38 +77,9 @@ class LockerImpl implements Locker, LeaseContext {
     this.adapter = adapter;
     this.capabilities = adapter.capabilities;
     this.marginMs = this.capabilities.clock === "client" ? this.capabilities.clockSkewMarginMs : 0;
-    this.maxTtlMs = Math.min(this.capabilities.ttl.maxMs, MAX_DURATION_MS);
-    this.#namespace = validateNamespace(options.namespace === undefined ? "" : options.namespace);
-    this.#defaultTtlMs = validateDuration(
-      "defaultTtlMs",
-      options.defaultTtlMs === undefined ? 30_000 : options.defaultTtlMs,
-      1,
-      this.maxTtlMs,
-    );
-    this.#defaultWaitMs = validateDuration(
-      "defaultWaitMs",
-      options.defaultWaitMs === undefined ? 10_000 : options.defaultWaitMs,
-      0,
-      MAX_DURATION_MS,
-    );
-    this.#requestTimeoutMs = validateDuration(
-      "requestTimeoutMs",
-      options.requestTimeoutMs === undefined ? 5_000 : options.requestTimeoutMs,
-      1,
-      MAX_DURATION_MS,
-    );
-    this.#retries = validateDuration("retries", options.retries === undefined ? 2 : options.retries, 0, 10);
-    this.#timeoutMs = validateTimeout(options.timeoutMs);
-    const backoff = validateOptions("backoff", options.backoff);
-    if (backoff.baseMs !== undefined) validateDuration("backoff.baseMs", backoff.baseMs, 1, MAX_DURATION_MS);
-    if (backoff.maxMs !== undefined) validateDuration("backoff.maxMs", backoff.maxMs, 1, MAX_DURATION_MS);
-    this.#backoff = backoff;
-    this.#onBackgroundError =
-      options.onBackgroundError === undefined
-        ? (error) => console.warn("edgelock:", error)
-        : validateFunction("onBackgroundError", options.onBackgroundError);
-    const onEvent = options.onEvent === undefined ? undefined : validateFunction("onEvent", options.onEvent);
-    this.telemetry = new EventTracker(onEvent, this.capabilities.name, (error) => this.report(error));
+    this.#settings = new LockerSettings(options, this.capabilities);
+    this.maxTtlMs = this.#settings.maxTtlMs;
+    this.telemetry = new EventTracker(this.#settings.onEvent, this.capabilities.name, (error) => this.report(error));
     this.#options = options;
   }
 
@@ -149,7 +106,7 @@ class LockerImpl implements Locker, LeaseContext {
     const checked = validateOptions("acquire options", options);
     const waitMs = validateDuration(
       "waitMs",
-      checked.waitMs === undefined ? this.#defaultWaitMs : checked.waitMs,
+      checked.waitMs === undefined ? this.#settings.defaultWaitMs : checked.waitMs,
       0,
       MAX_DURATION_MS,
     );
@@ -168,9 +125,9 @@ class LockerImpl implements Locker, LeaseContext {
 
   async inspect(key: string, options?: CallOptions): Promise<LockState> {
     const checked = validateOptions("inspect options", options);
-    const backendKey = this.#namespace + validateKey(key);
+    const backendKey = this.#settings.namespace + validateKey(key);
     const signal = validateSignal(checked.signal);
-    const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
+    const endsAt = this.#settings.endsAt(Date.now(), validateTimeout(checked.timeoutMs));
     const op = this.telemetry.start("inspect", key);
     const state = this.call(
       op.wrap((attempt) =>
@@ -188,7 +145,7 @@ class LockerImpl implements Locker, LeaseContext {
 
   async forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult> {
     const checked = validateOptions("forceRelease options", options);
-    return forceRelease(this, key, this.#namespace + validateKey(key), checked);
+    return forceRelease(this, key, this.#settings.namespace + validateKey(key), checked);
   }
 
   async resume(key: string, token: string, options?: ResumeOptions): Promise<Lease> {
@@ -199,15 +156,15 @@ class LockerImpl implements Locker, LeaseContext {
     }
     const ttlMs = validateDuration(
       "ttlMs",
-      checked.ttlMs === undefined ? this.#defaultTtlMs : checked.ttlMs,
+      checked.ttlMs === undefined ? this.#settings.defaultTtlMs : checked.ttlMs,
       1,
       this.maxTtlMs,
     );
     const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? false;
     const signal = validateSignal(checked.signal);
-    const endsAt = this.#endsAt(Date.now(), validateTimeout(checked.timeoutMs));
+    const endsAt = this.#settings.endsAt(Date.now(), validateTimeout(checked.timeoutMs));
     if (signal?.aborted) throw abortError(signal);
-    const backendKey = this.#namespace + key;
+    const backendKey = this.#settings.namespace + key;
     const sentAt = Date.now();
     const result = await this.call(
       (attempt) => this.adapter.extend(new ExtendRequest(backendKey, token, ttlMs, attempt)),
@@ -228,12 +185,12 @@ class LockerImpl implements Locker, LeaseContext {
 
   async read<T = unknown>(key: string, options?: { readonly signal?: AbortSignal }): Promise<ValueRead<T>> {
     const checked = validateOptions("read options", options);
-    const backendKey = this.#namespace + validateKey(key);
+    const backendKey = this.#settings.namespace + validateKey(key);
     return readValue<T>(this, backendKey, validateSignal(checked.signal));
   }
 
   report(error: unknown): void {
-    this.#onBackgroundError(error);
+    this.#settings.onBackgroundError(error);
   }
 
   async #acquire(
@@ -246,7 +203,7 @@ class LockerImpl implements Locker, LeaseContext {
     validateKey(key);
     const ttlMs = validateDuration(
       "ttlMs",
-      options.ttlMs === undefined ? this.#defaultTtlMs : options.ttlMs,
+      options.ttlMs === undefined ? this.#settings.defaultTtlMs : options.ttlMs,
       1,
       this.maxTtlMs,
     );
@@ -256,12 +213,12 @@ class LockerImpl implements Locker, LeaseContext {
     const autoExtend = validateFlag("autoExtend", options.autoExtend) ?? false;
     if (userSignal?.aborted) throw abortError(userSignal);
 
-    const backendKey = this.#namespace + key;
+    const backendKey = this.#settings.namespace + key;
     // One token for the whole wait: a retry after an ambiguous failure, or a
     // later poll, recognises a grant that an earlier request obtained.
     const token = newToken();
     const started = Date.now();
-    const budget = this.#budget(started, waitMs, timeoutMs);
+    const budget = this.#settings.budget(started, waitMs, timeoutMs);
     const push = this.capabilities.pushWakeups;
 
     // Some attempt went unanswered (it was retried): it may yet be granted.
@@ -286,11 +243,11 @@ class LockerImpl implements Locker, LeaseContext {
             // A fixed limit unless the backend waits for us: no closure per call then.
             attemptMs: push
               ? () => {
-                  serverWait = this.#serverWait(budget);
-                  return this.#requestTimeoutMs + serverWait;
+                  serverWait = this.#settings.serverWait(budget);
+                  return this.#settings.requestTimeoutMs + serverWait;
                 }
-              : this.#requestTimeoutMs,
-            retries: this.#retries,
+              : this.#settings.requestTimeoutMs,
+            retries: this.#settings.retries,
             endsAt: budget.endsAt,
             // A polling backend's request is short, and aborting it would not
             // stop the backend from applying it: let it answer. A push
@@ -316,7 +273,7 @@ class LockerImpl implements Locker, LeaseContext {
         if (!throwOnTimeout) return null;
         throw new LockTimeoutError(key, Date.now() - started);
       }
-      const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#backoff);
+      const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#settings.backoff);
       op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
       try {
         await (this.adapter.pollWait
@@ -349,38 +306,9 @@ class LockerImpl implements Locker, LeaseContext {
     void giveBack({
       last,
       unanswered,
-      requestTimeoutMs: this.#requestTimeoutMs,
+      requestTimeoutMs: this.#settings.requestTimeoutMs,
       release: () => this.#releaseQuietly(backendKey, token),
     });
-  }
-
-  /**
-   * A wait ends at `waitMs` (or the call's time limit, if sooner); the call
-   * ends by one request timeout after its wait, or at its time limit. A call
-   * without a wait (tryAcquire) keeps its retries, up to the time limit.
-   */
-  #budget(started: number, waitMs: number, timeoutMs: number | undefined): Budget {
-    const limit = timeoutMs ?? this.#timeoutMs ?? Number.POSITIVE_INFINITY;
-    const waitEndsAt = started + Math.min(waitMs, limit);
-    const endsAt = started + Math.min(waitMs > 0 ? waitMs + this.#requestTimeoutMs : Number.POSITIVE_INFINITY, limit);
-    return { waitEndsAt, endsAt };
-  }
-
-  /**
-   * The server-side wait of a push backend's next attempt: what is left of
-   * the wait, keeping enough of the call's time for the answer to arrive
-   * (a request timeout, or a quarter of what is left when that is shorter).
-   */
-  #serverWait(budget: Budget): number {
-    const now = Date.now();
-    const left = budget.endsAt - now;
-    const reserve = Math.min(this.#requestTimeoutMs, left / 4);
-    return Math.max(0, Math.floor(Math.min(budget.waitEndsAt - now, left - reserve)));
-  }
-
-  #endsAt(now: number, timeoutMs: number | undefined): number {
-    const limit = timeoutMs ?? this.#timeoutMs;
-    return limit === undefined ? Number.POSITIVE_INFINITY : now + limit;
   }
 
   /**
@@ -390,11 +318,11 @@ class LockerImpl implements Locker, LeaseContext {
   call<T>(
     operation: (attempt: AttemptSignal) => Promise<T>,
     userSignal?: AbortSignal,
-    endsAt = this.#endsAt(Date.now(), undefined),
+    endsAt = this.#settings.endsAt(Date.now(), undefined),
   ): Promise<T> {
     return callWithRetries(
       operation,
-      { attemptMs: this.#requestTimeoutMs, retries: this.#retries, endsAt },
+      { attemptMs: this.#settings.requestTimeoutMs, retries: this.#settings.retries, endsAt },
       userSignal,
     );
   }
