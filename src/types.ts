@@ -75,15 +75,15 @@ export interface AdapterCapabilities {
   };
   /**
    * `true` when the adapter can wait inside the backend and be woken on
-   * release (Durable Object queue, an HTTP service in front of one): the
-   * lock client then passes `waitMs` to {@link LockAdapter.acquire} instead
-   * of polling.
+   * release (the Durable Object's queue, the memory adapter's, Upstash's
+   * `BLPOP`, an HTTP service in front of any backend): the lock client then
+   * passes `waitMs` to {@link LockAdapter.acquire} instead of polling.
    */
   readonly pushWakeups: boolean;
   /**
    * Only for adapters with `pushWakeups`: backend requests one waiting
    * acquire makes while the holder keeps the lock (short of its expiry).
-   * `1` where the backend queues the request itself (Durable Object); `2`
+   * `0` in-process (memory); `1` where the backend queues the request itself (Durable Object); `2`
    * where the adapter waits with a refused attempt followed by a blocking
    * call (Upstash's `BLPOP`). Default: `requestsPerOperation.acquire`.
    */
