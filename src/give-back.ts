@@ -1,5 +1,9 @@
+import { ReleaseRequest } from "./adapter-requests.js";
+import type { AttemptSignal } from "./backend-call.js";
+import { BackendError } from "./errors.js";
+import { redactToken } from "./internal/redact.js";
 import { sleep } from "./timing.js";
-import type { AdapterAcquireResult } from "./types.js";
+import type { AdapterAcquireResult, LockAdapter } from "./types.js";
 
 /**
  * Giving back a grant the caller will never see, after a waiting acquire
@@ -58,4 +62,27 @@ function outcome(request: Promise<AdapterAcquireResult>, ms: number): Promise<"g
       },
     );
   });
+}
+
+/** What {@link releaseQuietly} needs of the locker. */
+export interface QuietReleaseContext {
+  readonly adapter: LockAdapter;
+  call<T>(operation: (attempt: AttemptSignal) => Promise<T>): Promise<T>;
+  report(error: unknown): void;
+}
+
+/** Release by token in the background, reporting a failure (token redacted): whether it freed a grant. */
+export async function releaseQuietly(ctx: QuietReleaseContext, backendKey: string, token: string): Promise<boolean> {
+  try {
+    const result = await ctx.call((attempt) => ctx.adapter.release(new ReleaseRequest(backendKey, token, attempt)));
+    return result.ok;
+  } catch (error) {
+    ctx.report(
+      new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {
+        cause: redactToken(error, token),
+        maybeApplied: true,
+      }),
+    );
+    return false;
+  }
 }

@@ -1,12 +1,11 @@
-import { AcquireRequest, ExtendRequest, ReleaseRequest } from "./adapter-requests.js";
+import { AcquireRequest } from "./adapter-requests.js";
 import { type AttemptSignal, callWithRetries } from "./backend-call.js";
 import { createElection, type Election } from "./election.js";
-import { BackendError, InvalidArgumentError, LockAbortedError, LockLostError, LockTimeoutError } from "./errors.js";
+import { BackendError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
 import { acquireOutcome, EventTracker, NO_EVENTS, type OperationTracker } from "./event-tracker.js";
 import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from "./force-release.js";
-import { giveBack } from "./give-back.js";
+import { giveBack, releaseQuietly } from "./give-back.js";
 import { readValue, type ValueRead } from "./guarded-value.js";
-import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
 import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
 import { keepExtended } from "./lease-renewal.js";
@@ -21,6 +20,7 @@ import type {
   WithLockOptions,
   WithLockResult,
 } from "./options.js";
+import { resumeLease } from "./resume.js";
 import { createSemaphore, type Semaphore, type SemaphoreOptions } from "./semaphore.js";
 import { abortError, pollDelay, sleep } from "./timing.js";
 import { newToken } from "./token.js";
@@ -150,31 +150,8 @@ class LockerImpl implements Locker, LeaseContext {
 
   async resume(key: string, token: string, options?: ResumeOptions): Promise<Lease> {
     const checked = validateOptions("resume options", options);
-    validateKey(key);
-    if (typeof token !== "string" || !TOKEN_PATTERN.test(token)) {
-      throw new InvalidArgumentError("token must be an owner token (22 characters of base64url) from a lease");
-    }
-    const ttlMs = validateDuration(
-      "ttlMs",
-      checked.ttlMs === undefined ? this.#settings.defaultTtlMs : checked.ttlMs,
-      1,
-      this.maxTtlMs,
-    );
-    const autoExtend = validateFlag("autoExtend", checked.autoExtend) ?? false;
-    const signal = validateSignal(checked.signal);
-    const endsAt = this.#settings.endsAt(Date.now(), validateTimeout(checked.timeoutMs));
-    if (signal?.aborted) throw abortError(signal);
-    const backendKey = this.#settings.namespace + key;
-    const sentAt = Date.now();
-    const result = await this.call(
-      (attempt) => this.adapter.extend(new ExtendRequest(backendKey, token, ttlMs, attempt)),
-      signal,
-      endsAt,
-    ).catch((error: unknown) => {
-      throw redactToken(error, token);
-    });
-    if (!result.ok) throw new LockLostError(key, `lock "${key}" is not held by this token; it cannot be resumed`);
-    return this.#lease(new LeaseImpl(this, key, backendKey, token, result, sentAt, ttlMs), autoExtend);
+    const { lease, autoExtend } = await resumeLease(this, this.#settings, key, token, checked);
+    return this.#lease(lease, autoExtend);
   }
 
   /** Start the opt-in renewal of a new lease; it ends when the lease is released or lost. */
@@ -307,7 +284,7 @@ class LockerImpl implements Locker, LeaseContext {
       last,
       unanswered,
       requestTimeoutMs: this.#settings.requestTimeoutMs,
-      release: () => this.#releaseQuietly(backendKey, token),
+      release: () => releaseQuietly(this, backendKey, token),
     });
   }
 
@@ -325,21 +302,5 @@ class LockerImpl implements Locker, LeaseContext {
       { attemptMs: this.#settings.requestTimeoutMs, retries: this.#settings.retries, endsAt },
       userSignal,
     );
-  }
-
-  /** Release by token in the background, reporting a failure: whether it freed a grant. */
-  async #releaseQuietly(backendKey: string, token: string): Promise<boolean> {
-    try {
-      const result = await this.call((attempt) => this.adapter.release(new ReleaseRequest(backendKey, token, attempt)));
-      return result.ok;
-    } catch (error) {
-      this.report(
-        new BackendError(`could not release "${backendKey}" after a failed acquire; it frees itself at its TTL`, {
-          cause: redactToken(error, token),
-          maybeApplied: true,
-        }),
-      );
-      return false;
-    }
   }
 }
