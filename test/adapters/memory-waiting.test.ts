@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { createLocker, LockAbortedError, type LockAdapter, memoryAdapter, newToken } from "../../src/index.js";
 import type { AdapterAcquireResult } from "../../src/types.js";
+import { countingCalls } from "../support/counting-calls.js";
 
 // The memory adapter's queue, driven through the adapter contract: the
 // shared suite covers hand-off, timeouts and aborts through the lock client;
@@ -118,23 +119,17 @@ describe("memory: waiting acquires are queued and handed the lock", () => {
   });
 
   test("through the lock client a waiting acquire is one adapter call, granted on the release", async () => {
-    const base = memoryAdapter();
-    let calls = 0;
-    const adapter: LockAdapter = {
-      ...base,
-      acquire: (request) => {
-        calls++;
-        return base.acquire(request);
-      },
-    };
+    const { adapter, calls } = countingCalls(memoryAdapter());
     const locker = createLocker({ adapter });
     const holder = await locker.acquire("client", { ttlMs: TTL });
-    calls = 0;
+    const before = calls();
     const pending = locker.acquire("client", { ttlMs: TTL, waitMs: 30_000 });
     await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls() - before).toBe(1);
     await holder.release();
     const lease = await pending;
-    expect(calls).toBe(1);
+    // The waiting acquire and the holder's release: no poll in between.
+    expect(calls() - before).toBe(2);
     expect(lease.fence).toBe(holder.fence + 1);
     await lease.release();
   });
