@@ -1,10 +1,4 @@
-import {
-  type AttributeValue,
-  type DynamoDBClientConfig,
-  GetItemCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { BackendError, InvalidArgumentError } from "../../src/errors.js";
+import { type AttributeValue, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type {
   AdapterAcquireRequest,
   AdapterAcquireResult,
@@ -23,16 +17,17 @@ import type {
 } from "../../src/types.js";
 import { MAX_DURATION_MS } from "../../src/validate.js";
 import { WaitSchedule } from "../../src/wait-schedule.js";
-import { type DynamoDBSender, fetchDynamoDBClient } from "./client.js";
 import { acquireInput, extendInput, forceReleaseInput, inspectInput, releaseInput } from "./expressions.js";
-import { translateError } from "./sdk-errors.js";
+import { optionalNumber, readNumber } from "./item-attributes.js";
+import { type DynamoDBAdapterOptions, resolveOptions } from "./options.js";
+import { conditionFailed, translateError } from "./sdk-errors.js";
 import { dynamodbSemaphores } from "./semaphores.js";
-import { DYNAMODB_DEFAULT_TABLE } from "./table.js";
 import { readValueInput, writeValueInput } from "./value-expressions.js";
 
 export type { DynamoDBSender } from "./client.js";
 export { FENCE_BASE_PER_MS } from "./expressions.js";
 export { type FencedWriteOptions, fencedPut, fencedUpdate, isFenceRejection } from "./fenced-write.js";
+export { DYNAMODB_DEFAULT_CLOCK_SKEW_MARGIN_MS, type DynamoDBAdapterOptions } from "./options.js";
 export {
   type CreateLockTableOptions,
   createLockTable,
@@ -42,48 +37,11 @@ export {
   DYNAMODB_TTL_ATTRIBUTE,
 } from "./table.js";
 
-/** Production default of {@link DynamoDBAdapterOptions.clockSkewMarginMs}. */
-export const DYNAMODB_DEFAULT_CLOCK_SKEW_MARGIN_MS = 1_000;
-
 /**
  * Largest guarded value, bytes of JSON (256 KiB): DynamoDB items are capped
  * at 400 KB, and the lock's own attributes and the key share the item.
  */
 export const DYNAMODB_MAX_VALUE_BYTES = 262_144;
-
-/** Largest accepted clock-skew margin, ms. */
-const MAX_MARGIN_MS = 600_000;
-
-/** Options of {@link dynamodbAdapter}. */
-export interface DynamoDBAdapterOptions {
-  /** Table name. Default {@link DYNAMODB_DEFAULT_TABLE}. */
-  readonly table?: string;
-  /**
-   * A client you built. Only `send` is used. The adapter then cannot control
-   * its transport or retries: see the docs for keeping it fetch-only. Do not
-   * combine with `region`, `endpoint`, `credentials` or `fetch`.
-   */
-  readonly client?: DynamoDBSender;
-  /** AWS region of the client the adapter builds. Needed unless the runtime provides `AWS_REGION` to the SDK. */
-  readonly region?: string;
-  /** Endpoint override (DynamoDB Local, a VPC endpoint). */
-  readonly endpoint?: string;
-  /**
-   * Credentials or a credential provider for the client the adapter builds.
-   * Default: the SDK's chain for the runtime (environment variables on Lambda).
-   */
-  readonly credentials?: DynamoDBClientConfig["credentials"];
-  /** `fetch` for every request of the client the adapter builds. Default `globalThis.fetch`. */
-  readonly fetch?: typeof fetch;
-  /**
-   * Largest clock difference tolerated between any two clients, ms. Default
-   * 1 000. A contender sees a lock expired only this long after its stated
-   * expiry; the lock client ends its holder's lease this long before it.
-   */
-  readonly clockSkewMarginMs?: number;
-  /** Clock deciding expiry, epoch ms. Default `Date.now`. */
-  readonly now?: () => number;
-}
 
 /**
  * Locks in a DynamoDB table, one item per key, each operation one
@@ -104,20 +62,7 @@ export interface DynamoDBAdapterOptions {
  * ```
  */
 export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapter {
-  if (options.client !== undefined) {
-    for (const own of ["region", "endpoint", "credentials", "fetch"] as const) {
-      if (options[own] !== undefined) {
-        throw new InvalidArgumentError(
-          `dynamodbAdapter: pass either client or ${own}, not both (configure your client)`,
-        );
-      }
-    }
-  }
-  const table = validateTable(options.table ?? DYNAMODB_DEFAULT_TABLE);
-  const marginMs = validateMargin(options.clockSkewMarginMs ?? DYNAMODB_DEFAULT_CLOCK_SKEW_MARGIN_MS);
-  const now = options.now ?? Date.now;
-  const client = options.client ?? ownClient(options);
-  const owned = options.client === undefined;
+  const { table, marginMs, now, client, owned } = resolveOptions(options);
   // The holder's lease ends a margin early, and auto-extension runs every
   // third of the TTL: from 3 × margin on, each extension has at least a
   // margin of time to complete before the lease would lapse.
@@ -300,64 +245,4 @@ export function dynamodbAdapter(options: DynamoDBAdapterOptions = {}): LockAdapt
       if (owned) (client as { destroy?: () => void }).destroy?.();
     },
   };
-}
-
-function ownClient(options: DynamoDBAdapterOptions): DynamoDBSender {
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  if (typeof fetchFn !== "function") throw new InvalidArgumentError("dynamodbAdapter needs a fetch function");
-  return fetchDynamoDBClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    fetch: fetchFn,
-  });
-}
-
-function conditionFailed(error: unknown): boolean {
-  // By name, not instanceof: a user's client may come from another copy of the SDK.
-  return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
-}
-
-/**
- * A number attribute the adapter wrote. Missing or unsafe means the item was
- * changed by something else; after a write that went through (`applied`),
- * the lock may be ours, so the lock client must not take it as "not applied".
- */
-function readNumber(
-  item: Record<string, AttributeValue> | undefined,
-  name: string,
-  applied: boolean,
-  answer: unknown,
-): number {
-  const raw = item?.[name]?.N;
-  const value = raw === undefined ? Number.NaN : Number(raw);
-  if (!Number.isSafeInteger(value)) {
-    throw new BackendError(`DynamoDB lock item has no readable "${name}" (got ${JSON.stringify(item?.[name])})`, {
-      cause: answer,
-      maybeApplied: applied,
-      retryable: false,
-    });
-  }
-  return value;
-}
-
-/** A number attribute that may be absent (written by an older version, or never): `undefined` then. */
-function optionalNumber(item: Record<string, AttributeValue> | undefined, name: string): number | undefined {
-  const raw = item?.[name]?.N;
-  const value = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isSafeInteger(value) ? value : undefined;
-}
-
-function validateTable(table: unknown): string {
-  if (typeof table !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
-    throw new InvalidArgumentError(`table must be 3 to 255 characters of A-Z a-z 0-9 _ . -, got ${String(table)}`);
-  }
-  return table;
-}
-
-function validateMargin(margin: unknown): number {
-  if (typeof margin !== "number" || !Number.isSafeInteger(margin) || margin < 1 || margin > MAX_MARGIN_MS) {
-    throw new InvalidArgumentError(`clockSkewMarginMs must be an integer from 1 to ${MAX_MARGIN_MS}, got ${margin}`);
-  }
-  return margin;
 }

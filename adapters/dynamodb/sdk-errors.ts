@@ -88,3 +88,9 @@ export function translateError(error: unknown, operation: string): EdgelockError
         : `DynamoDB ${operation} answered unreadably (${detail})`;
   return statusFailure(status, text, { mutating: true, cause: error });
 }
+
+/** Whether the SDK threw for a refused condition (the item was not as the write required). */
+export function conditionFailed(error: unknown): boolean {
+  // By name, not instanceof: a user's client may come from another copy of the SDK.
+  return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
+}
