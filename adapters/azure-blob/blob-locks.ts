@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BackendError, EdgelockError, InvalidArgumentError } from "../../src/errors.js";
+import { BackendError, EdgelockError } from "../../src/errors.js";
 import type {
   AdapterAcquireRequest,
   AdapterAcquireResult,
@@ -19,23 +19,14 @@ import type {
 } from "../../src/types.js";
 import { WaitSchedule } from "../../src/wait-schedule.js";
 import { blobNameFor } from "./blob-names.js";
+import { breakLock } from "./lease-break.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
-import {
-  isLeasedByOther,
-  isLeaseMismatch,
-  isSuccess,
-  type LockBlobProperties,
-  LockBlobRequests,
-  ROUNDS,
-} from "./lock-blob-requests.js";
+import { leaseSeconds, MAX_LEASE_SECONDS } from "./lease-seconds.js";
+import { isLeasedByOther, isLeaseMismatch, isSuccess, LockBlobRequests, ROUNDS } from "./lock-blob-requests.js";
 import type { LockRecord } from "./lock-metadata.js";
-import { answerError, type BlobAnswer, type BlobRest, serverNow } from "./rest.js";
+import { LockRecords } from "./lock-records.js";
+import { answerError, type BlobRest, serverNow } from "./rest.js";
 
-/** Azure's bounds on a finite lease, in seconds. */
-export const MIN_LEASE_SECONDS = 15;
-export const MAX_LEASE_SECONDS = 60;
-/** How many blobs' last-seen state an adapter remembers (it saves a read per acquire). */
-const KNOWN_LIMIT = 1_000;
 /**
  * An acquire whose token the record names is a retry of that grant only if
  * the grant surely had not ended when the lease was taken again. Azure's
@@ -48,12 +39,6 @@ const RETRY_MARGIN_MS = 2_000;
 /** The record's fields of a grant, when there is none. */
 const NO_GRANT = { ttlMs: undefined, expiresAt: undefined, owner: undefined, acquiredAt: undefined } as const;
 
-/** A blob's metadata as of an ETag. */
-export interface Known {
-  readonly etag: string;
-  readonly record: LockRecord;
-}
-
 export interface BlobLocksOptions {
   readonly rest: BlobRest;
   readonly container: string;
@@ -61,28 +46,12 @@ export interface BlobLocksOptions {
   readonly createContainer: boolean;
 }
 
-/** Whole seconds of lease for a TTL: rounded up, at least 15, at most 60. */
-export function leaseSeconds(ttlMs: number): number {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
-    throw new InvalidArgumentError(`ttlMs must be a positive integer number of milliseconds, got ${ttlMs}`);
-  }
-  const seconds = Math.max(MIN_LEASE_SECONDS, Math.ceil(ttlMs / 1000));
-  if (seconds > MAX_LEASE_SECONDS) {
-    throw new InvalidArgumentError(
-      `ttlMs ${ttlMs} is longer than an Azure lease can last (${MAX_LEASE_SECONDS} s); use extend or withLock's auto-extend`,
-    );
-  }
-  return seconds;
-}
-
 export class BlobLocks {
   readonly #rest: BlobRest;
   readonly #blobs: LockBlobRequests;
   readonly #prefix: string;
-  // Metadata this instance last wrote or read, by blob. Lease operations do not
-  // change a blob's ETag, so when a lease answer carries the remembered ETag,
-  // the remembered metadata is current and need not be read again.
-  readonly #known = new Map<string, Known>();
+  /** The lock records as this instance last saw them (the guarded value's writes keep them current too). */
+  readonly records: LockRecords;
   /** When a waiter polls next (see `src/wait-schedule.ts`), by key. */
   readonly schedule = new WaitSchedule();
 
@@ -90,6 +59,7 @@ export class BlobLocks {
     this.#rest = options.rest;
     this.#blobs = new LockBlobRequests(options.rest, options.container, options.createContainer);
     this.#prefix = options.prefix;
+    this.records = new LockRecords(this.#blobs);
   }
 
   async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
@@ -120,7 +90,7 @@ export class BlobLocks {
       const etag = leased.headers.get("etag") ?? "";
       const result = await this.#fence(blob, leaseId, holder, owner, etag, serverNow(leased), granted, signal);
       if (result.ok) {
-        const previous = this.#known.get(blob)?.record;
+        const previous = this.records.known(blob)?.record;
         this.schedule.granted(key, token, result.fence, Date.now() + result.ttlMs, {
           releasedAt: previous?.releasedAt,
           lastHeldMs: previous?.heldMs,
@@ -157,8 +127,8 @@ export class BlobLocks {
     //    the grant: the same token acquiring again then gets a new fence.
     let etag = leaseEtag;
     for (let round = 0; round < ROUNDS; round++) {
-      const remembered = this.#known.get(blob);
-      const current = remembered && remembered.etag === etag ? remembered : await this.#read(blob, signal);
+      const remembered = this.records.known(blob);
+      const current = remembered && remembered.etag === etag ? remembered : await this.records.read(blob, signal);
       if (!current) throw new BackendError(`lock blob ${blob} vanished while leased`, { maybeApplied: true });
       const retry = current.record.holder === holder && (current.record.expiresAt ?? 0) > now + RETRY_MARGIN_MS;
       const fence = retry ? current.record.fence : current.record.fence + 1;
@@ -173,7 +143,7 @@ export class BlobLocks {
       const written = await this.#blobs.writeRecord(blob, record, leaseId, current.etag, signal);
       if (isSuccess(written)) {
         const etag = written.headers.get("etag");
-        if (etag) this.#remember(blob, etag, record);
+        if (etag) this.records.remember(blob, etag, record);
         return { ok: true, fence: record.fence, ttlMs: granted.ttlMs, expiresAt: granted.expiresAt };
       }
       // Only the lease holder can write, so a changed ETag means a concurrent
@@ -198,7 +168,7 @@ export class BlobLocks {
     // 1. Prove the lease is active and ours: Azure refuses a write with a
     //    lease id unless that lease is active (an expired lease is not held,
     //    even if nobody took it since). The write records the new expiry.
-    const rewritten = await this.#rewrite(
+    const rewritten = await this.records.rewrite(
       blob,
       leaseId,
       holder,
@@ -209,7 +179,7 @@ export class BlobLocks {
     const { answer: written, record } = rewritten;
     if (!isSuccess(written)) {
       if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
-        this.#known.delete(blob);
+        this.records.forget(blob);
         return { ok: false, reason: "not_held" };
       }
       throw answerError(written, `extend the lease on ${blob}`, true);
@@ -228,7 +198,7 @@ export class BlobLocks {
       (answer.status === 412 && answer.code === "ConditionNotMet") ||
       (answer.status === 404 && answer.code === "BlobNotFound")
     ) {
-      this.#known.delete(blob);
+      this.records.forget(blob);
       return { ok: false, reason: "not_held" };
     }
     throw answerError(answer, `extend the lease on ${blob}`, true);
@@ -260,11 +230,11 @@ export class BlobLocks {
       releasedAt,
       heldMs: current.acquiredAt === undefined ? undefined : Math.max(0, releasedAt - current.acquiredAt),
     });
-    const rewritten = await this.#rewrite(blob, leaseId, holder, cleared, signal);
+    const rewritten = await this.records.rewrite(blob, leaseId, holder, cleared, signal);
     if (rewritten && !isSuccess(rewritten.answer)) {
       const written = rewritten.answer;
       if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
-        this.#known.delete(blob);
+        this.records.forget(blob);
         return { ok: false, reason: "not_held" };
       }
       throw answerError(written, `release the lease on ${blob}`, true);
@@ -286,38 +256,12 @@ export class BlobLocks {
   }
 
   async forceRelease({ key, fence, signal }: AdapterForceReleaseRequest): Promise<AdapterForceReleaseResult> {
-    const blob = this.#blob(key);
-    const read = await this.#readWithLease(blob, signal);
-    if (!read?.leased || read.record.fence !== fence) return { ok: false, reason: "not_held" };
-    // If-Match: lease operations keep the ETag and every grant writes the
-    // record, so a changed ETag means the key changed hands since the read.
-    // A lessee that has not written its fence yet is broken too, and its
-    // acquire then fails at the fence write, so it was never granted.
-    const broken = await this.#blobs.breakLease(blob, read.etag, signal);
-    if (!isSuccess(broken)) {
-      if ((broken.status === 409 && isLeaseMismatch(broken.code)) || broken.status === 412 || broken.status === 404) {
-        return { ok: false, reason: "not_held" };
-      }
-      throw answerError(broken, `break the lease on ${blob}`, true);
-    }
-    // Azure lets a broken lease be released (and re-acquired) by its old id,
-    // so the broken holder's release would still succeed. A throwaway lease,
-    // taken and released at once, retires that id. If a contender is faster,
-    // the id is retired as well.
-    const throwaway = crypto.randomUUID();
-    const taken = await this.#blobs.takeLease(blob, throwaway, MIN_LEASE_SECONDS, undefined, signal);
-    if (isSuccess(taken)) {
-      const released = await this.#blobs.releaseLease(blob, throwaway, signal);
-      if (!isSuccess(released)) throw answerError(released, `release the lease on ${blob}`, true);
-    } else if (!(taken.status === 409 && isLeasedByOther(taken.code))) {
-      throw answerError(taken, `retire the broken lease on ${blob}`, true);
-    }
-    return { ok: true };
+    return breakLock(this.#blobs, this.records, this.#blob(key), fence, signal);
   }
 
   async inspect(key: string, signal?: AbortSignal): Promise<LockState> {
     const blob = this.#blob(key);
-    const read = await this.#readWithLease(blob, signal);
+    const read = await this.records.read(blob, signal);
     if (!read?.leased) return { held: false };
     const { record, now } = read;
     // Release clears the record's holder, then frees the lease; acquire takes
@@ -337,83 +281,7 @@ export class BlobLocks {
     return this.#blob(key);
   }
 
-  /** What this instance last saw of `blob`, if anything. */
-  known(blob: string): Known | undefined {
-    return this.#known.get(blob);
-  }
-
-  /** Remember `record` as `blob`'s metadata at `etag`. */
-  remember(blob: string, etag: string, record: LockRecord): void {
-    this.#remember(blob, etag, record);
-  }
-
-  /** Forget `blob` (a write whose outcome is unknown may have changed it). */
-  forget(blob: string): void {
-    this.#known.delete(blob);
-  }
-
-  /** Get Blob Properties, remembered. */
-  readProperties(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
-    return this.#readWithLease(blob, signal);
-  }
-
-  /**
-   * Write `change(record)` under the lease, conditioned on the ETag of the
-   * record it was computed from, so that a stale view can never write an
-   * older fence back; a refused condition means the view was stale: read and
-   * try again. `undefined` when the record does not name `holder` or no lease
-   * is active. A successful write is remembered.
-   */
-  async #rewrite(
-    blob: string,
-    leaseId: string,
-    holder: string,
-    change: (current: LockRecord) => LockRecord,
-    signal: AbortSignal | undefined,
-  ): Promise<{ answer: BlobAnswer; record: LockRecord; etag: string } | undefined> {
-    let current: Known | undefined = this.#known.get(blob);
-    for (let round = 0; round < ROUNDS; round++) {
-      if (current?.record.holder !== holder) {
-        const read = await this.#readWithLease(blob, signal);
-        if (!read || read.record.holder !== holder || !read.leased) return undefined;
-        current = read;
-      }
-      const record = change(current.record);
-      const answer = await this.#blobs.writeRecord(blob, record, leaseId, current.etag, signal);
-      if (answer.status === 412 && answer.code === "ConditionNotMet") {
-        current = undefined;
-        continue;
-      }
-      const etag = answer.headers.get("etag");
-      if (isSuccess(answer) && etag) this.#remember(blob, etag, record);
-      return { answer, record, etag: current.etag };
-    }
-    throw new BackendError(`the metadata of ${blob} kept changing under the lease`, { maybeApplied: true });
-  }
-
   #blob(key: string): string {
     return blobNameFor(this.#prefix, key);
-  }
-
-  /** Get Blob Properties, remembering the metadata it shows; `undefined` if there is no blob. */
-  async #readWithLease(blob: string, signal: AbortSignal | undefined): Promise<LockBlobProperties | undefined> {
-    const read = await this.#blobs.readProperties(blob, signal);
-    if (read) this.#remember(blob, read.etag, read.record);
-    return read;
-  }
-
-  async #read(blob: string, signal: AbortSignal | undefined): Promise<Known | undefined> {
-    return this.#readWithLease(blob, signal);
-  }
-
-  #remember(blob: string, etag: string, record: LockRecord): Known {
-    const known = { etag, record };
-    this.#known.delete(blob);
-    this.#known.set(blob, known);
-    if (this.#known.size > KNOWN_LIMIT) {
-      const oldest = this.#known.keys().next().value;
-      if (oldest !== undefined) this.#known.delete(oldest);
-    }
-    return known;
   }
 }

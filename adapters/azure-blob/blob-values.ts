@@ -10,10 +10,11 @@
  */
 import { BackendError } from "../../src/errors.js";
 import type { AdapterWriteRequest, AdapterWriteResult, StoredValue } from "../../src/types.js";
-import type { BlobLocks, Known } from "./blob-locks.js";
+import type { BlobLocks } from "./blob-locks.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
 import { isLeaseMismatch, isSuccess, ROUNDS } from "./lock-blob-requests.js";
 import { type LockRecord, readRecord, recordHeaders } from "./lock-metadata.js";
+import type { Known } from "./lock-records.js";
 import { answerError, type BlobRest } from "./rest.js";
 
 /** Largest guarded value, bytes of JSON (1 MiB; one Put Blob takes far more). */
@@ -52,9 +53,9 @@ export class BlobValues {
     const holder = await holderTag(leaseId);
     let fresh = false;
     for (let round = 0; round < ROUNDS; round++) {
-      let current: Known | undefined = this.#locks.known(blob);
+      let current: Known | undefined = this.#locks.records.known(blob);
       if (!current || fresh) {
-        current = await this.#locks.readProperties(blob, request.signal);
+        current = await this.#locks.records.read(blob, request.signal);
         fresh = true;
         if (!current) return { ok: false, reason: "not_held" };
       }
@@ -81,16 +82,16 @@ export class BlobValues {
       const written = await this.#put(blob, request.json, next, leaseId, current.etag, request.signal);
       if (isSuccess(written)) {
         const etag = written.headers.get("etag");
-        if (etag) this.#locks.remember(blob, etag, next);
+        if (etag) this.#locks.records.remember(blob, etag, next);
         return { ok: true, version: next.valueVersion ?? 0, fence: record.fence };
       }
-      this.#locks.forget(blob);
+      this.#locks.records.forget(blob);
       fresh = true;
       // Another write of this lease got there first: read again and decide.
       if (written.status === 412 && written.code === "ConditionNotMet") continue;
       if ((written.status === 412 && isLeaseMismatch(written.code)) || written.code === "BlobNotFound") {
         // Not held now; but an earlier attempt of this very write may have landed.
-        const after = await this.#locks.readProperties(blob, request.signal);
+        const after = await this.#locks.records.read(blob, request.signal);
         if (after?.record.writeId === request.writeId) return applied(after.record);
         return { ok: false, reason: "not_held" };
       }
@@ -124,7 +125,7 @@ export class BlobValues {
       });
     } catch (error) {
       // It may have landed: what this instance remembers may be stale now.
-      this.#locks.forget(blob);
+      this.#locks.records.forget(blob);
       throw error;
     }
   }

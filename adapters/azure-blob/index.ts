@@ -7,10 +7,11 @@
  */
 import { InvalidArgumentError } from "../../src/errors.js";
 import type { AdapterCapabilities, LockAdapter } from "../../src/types.js";
-import { BlobLocks, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from "./blob-locks.js";
+import { BlobLocks } from "./blob-locks.js";
 import { checkContainer, checkPrefix } from "./blob-names.js";
 import { AZURE_BLOB_MAX_VALUE_BYTES, BlobValues } from "./blob-values.js";
 import { parseConnectionString } from "./connection-string.js";
+import { MAX_LEASE_SECONDS, MIN_LEASE_SECONDS } from "./lease-seconds.js";
 import { type BlobAuth, BlobRest } from "./rest.js";
 import { azureBlobSemaphores } from "./semaphores.js";
 import { SharedKeySigner } from "./shared-key.js";
@@ -119,7 +120,7 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     // record write (the holder's name cleared) + lease. Each +1 read when
     // another instance wrote the key's record last (see docs).
     requestsPerOperation: { acquire: 2, extend: 2, release: 2, inspect: 1 },
-    // Read + break, then a throwaway lease taken and released (see blob-locks.ts).
+    // Read + break, then a throwaway lease taken and released (see lease-break.ts).
     forceRelease: { requests: 4 },
     // read: Get Blob; write: Put Blob under the lease (+1 read when this
     // instance did not grant the lease, or another write changed the blob).

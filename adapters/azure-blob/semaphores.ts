@@ -23,9 +23,9 @@ import type {
   SemaphoreAdapter,
   SemaphoreState,
 } from "../../src/types.js";
-import { leaseSeconds, MAX_LEASE_SECONDS } from "./blob-locks.js";
 import { blobNameFor } from "./blob-names.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
+import { leaseSeconds, MAX_LEASE_SECONDS } from "./lease-seconds.js";
 import { isLeasedByOther, isLeaseMismatch, isSuccess, LockBlobRequests } from "./lock-blob-requests.js";
 import type { LockRecord } from "./lock-metadata.js";
 import type { BlobRest } from "./rest.js";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { leaseSeconds } from "../../adapters/azure-blob/blob-locks.js";
 import { azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
+import { leaseSeconds } from "../../adapters/azure-blob/lease-seconds.js";
 import { BackendError, createLocker, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
 import { describeConformance } from "../conformance/index.js";
 import { countingFetch } from "../support/counting-fetch.js";
