@@ -163,18 +163,43 @@ export class EtcdGateway {
     });
   }
 
-  async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {
+  /**
+   * Open a call whose answer streams (`/v3/watch`) and hand back its body,
+   * read by the caller until `call.signal` aborts. Never retried: a watch
+   * applies nothing, so a failure only costs the caller its wake-up.
+   */
+  async stream(call: GatewayCall): Promise<ReadableStream<Uint8Array>> {
+    const token = this.#credentials === undefined ? undefined : await this.#token(call.signal);
+    let response: Response;
+    try {
+      response = await this.#post(call, token);
+    } catch (cause) {
+      throw fetchFailure(cause, call.what);
+    }
+    if (response.ok && response.body !== null) return response.body;
+    await response.body?.cancel().catch(() => undefined);
+    throw new BackendError(`${call.what} failed (HTTP ${response.status})`, {
+      status: response.status,
+      maybeApplied: false,
+    });
+  }
+
+  #post(call: GatewayCall, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (token !== undefined) headers.authorization = token;
+    return this.#fetch(`${this.#endpoint}${call.path}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(call.body),
+      signal: call.signal,
+    });
+  }
+
+  async #send<T>(call: GatewayCall, token: string | undefined): Promise<T> {
     let response: Response;
     let text: string;
     try {
-      response = await this.#fetch(`${this.#endpoint}${call.path}`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(call.body),
-        signal: call.signal,
-      });
+      response = await this.#post(call, token);
       text = await response.text();
     } catch (cause) {
       throw fetchFailure(cause, call.what);

@@ -47,6 +47,7 @@ import {
   releaseTxn,
   type TxnAnswer,
 } from "./txn.js";
+import { WakeWatches } from "./wake-watch.js";
 
 export { ETCD_MAX_VALUE_BYTES } from "./guarded-value.js";
 export { leaseSeconds } from "./leases.js";
@@ -101,6 +102,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
   const spares = new SpareLeases();
   const fences = new KnownFences();
+  const watches = new WakeWatches(gateway);
   const txn = (body: unknown, what: string, mutating: boolean, signal: AbortSignal | undefined) =>
     gateway.call<TxnAnswer>({ path: "/v3/kv/txn", body, signal, what, mutating });
 
@@ -128,10 +130,12 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
       const sentAt = Date.now();
       const lease = await spares.leaseFor(gateway, token, ttlMs, signal);
       const keys = lockKeys(prefix, key);
-      const fence = acquiredFence(await txn(acquireTxn(keys, token, owner ?? "", lease.id), "acquire", true, signal));
+      const answer = await txn(acquireTxn(keys, token, owner ?? "", lease.id), "acquire", true, signal);
+      const fence = acquiredFence(answer);
       if (fence === undefined) {
         // Unused: the same token's next poll renews it rather than granting another.
         spares.keep(token, ttlMs, lease, sentAt);
+        watches.refused(keys.lock, token, answer.header?.revision);
         return { ok: false, reason: "held" };
       }
       fences.set(token, fence);
@@ -149,6 +153,9 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
       fences.set(token, fence);
       return { ok: true, fence, ttlMs: lease.ttlMs, expiresAt: sentAt + lease.ttlMs };
     },
+
+    // Sleeps on a watch of the lock key until it is deleted (wake-watch.ts).
+    pollWait: (request) => watches.wait(lockKeys(prefix, request.key).lock, request),
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const answer = await txn(releaseTxn(lockKeys(prefix, key), token), "release", true, signal);

@@ -69,6 +69,10 @@ export interface Instance {
   calls(): number;
   /** Resolves once `count` adapter calls have been made in all: an ordering signal instead of a sleep. */
   called(count: number): Promise<void>;
+  /** Times the lock client has entered the adapter's own sleep between polls ({@link LockAdapter.pollWait}). */
+  sleeps(): number;
+  /** Resolves once the lock client has entered the adapter's `pollWait` `count` times in all. */
+  slept(count: number): Promise<void>;
   /** A lock client over this instance, in this run's namespace. */
   locker(options?: Omit<LockerOptions, "adapter">): Locker;
 }
@@ -172,15 +176,10 @@ export function createSuite(target: ConformanceTarget): Suite & {
 
 /** Count the adapter's calls, for ordering signals; everything else passes through. */
 function observe(adapter: LockAdapter, transport: Transport, namespace: string): Instance {
-  let calls = 0;
-  let waiters: { count: number; resolve: () => void }[] = [];
+  const calls = counter();
+  const sleeps = counter();
   const count = <T>(result: Promise<T>): Promise<T> => {
-    calls++;
-    waiters = waiters.filter((waiter) => {
-      if (waiter.count > calls) return true;
-      waiter.resolve();
-      return false;
-    });
+    calls.add();
     return result;
   };
   const observed: LockAdapter = {
@@ -197,14 +196,42 @@ function observe(adapter: LockAdapter, transport: Transport, namespace: string):
     ...(adapter.semaphores ? { semaphores: adapter.semaphores } : {}),
     ...(adapter.dispose ? { dispose: () => adapter.dispose?.() ?? Promise.resolve() } : {}),
     // A sleep, not a backend call: passed through uncounted, so the adapter's own waiting is what runs.
-    ...(adapter.pollWait ? { pollWait: (request) => adapter.pollWait?.(request) ?? Promise.resolve() } : {}),
+    ...(adapter.pollWait
+      ? {
+          pollWait: (request) => {
+            sleeps.add();
+            return adapter.pollWait?.(request) ?? Promise.resolve();
+          },
+        }
+      : {}),
   };
   return {
     adapter: observed,
     transport,
-    calls: () => calls,
-    called: (n) => (calls >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ count: n, resolve }))),
+    calls: calls.value,
+    called: calls.reached,
+    sleeps: sleeps.value,
+    slept: sleeps.reached,
     locker: (options = {}) => createLocker({ namespace, ...options, adapter: observed }),
+  };
+}
+
+/** A count, and promises of it reaching a number: ordering signals instead of sleeps. */
+function counter() {
+  let value = 0;
+  let waiters: { count: number; resolve: () => void }[] = [];
+  return {
+    value: () => value,
+    add() {
+      value++;
+      waiters = waiters.filter((waiter) => {
+        if (waiter.count > value) return true;
+        waiter.resolve();
+        return false;
+      });
+    },
+    reached: (n: number): Promise<void> =>
+      value >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ count: n, resolve })),
   };
 }
 

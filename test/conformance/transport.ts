@@ -90,16 +90,19 @@ export class Transport implements Wire {
     await Promise.all(this.#held);
   }
 
-  readonly fetch: typeof fetch = (input, init) =>
-    this.request((held) => globalThis.fetch(input, held ? { ...init, signal: null } : init), init?.signal ?? undefined);
+  readonly fetch: typeof fetch = (input, init) => {
+    this.requests++;
+    const send = (held: boolean) => globalThis.fetch(input, held ? { ...init, signal: null } : init);
+    return this.#deliver(send, init?.signal ?? undefined, streamed(input));
+  };
 
   request<T>(send: (held: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.requests++;
-    return this.#deliver(send, signal);
+    return this.#deliver(send, signal, false);
   }
 
   inProcess(adapter: LockAdapter): LockAdapter {
-    const through = <T>(operation: () => Promise<T>, signal?: AbortSignal) => this.#deliver(operation, signal);
+    const through = <T>(operation: () => Promise<T>, signal?: AbortSignal) => this.#deliver(operation, signal, false);
     return {
       capabilities: adapter.capabilities,
       acquire: (request) => through(() => adapter.acquire(request), request.signal),
@@ -118,10 +121,10 @@ export class Transport implements Wire {
     };
   }
 
-  async #deliver<T>(send: (held: boolean) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async #deliver<T>(send: (held: boolean) => Promise<T>, signal: AbortSignal | undefined, stream: boolean): Promise<T> {
     const started = performance.now();
     const answer = await (this.#holdCount > 0 ? this.#holdBack(send, signal) : send(false));
-    if (answer instanceof Response) {
+    if (answer instanceof Response && !stream) {
       // Let the whole answer arrive, so the backend is done with the request.
       await answer.clone().arrayBuffer();
     }
@@ -166,4 +169,14 @@ function guardedMethods(
     readValue: (key, options) => through(() => readValue.call(adapter, key, options), options?.signal),
     writeValue: (request) => through(() => writeValue.call(adapter, request), request.signal),
   };
+}
+
+/**
+ * An answer that streams for as long as the request lasts (etcd's watch):
+ * waiting for its end before handing it over would turn every wake-up into
+ * a timeout, so it is handed over (and faulted) once its headers arrive.
+ */
+function streamed(input: RequestInfo | URL): boolean {
+  const url = input instanceof Request ? input.url : String(input);
+  return new URL(url).pathname.endsWith("/v3/watch");
 }
