@@ -43,6 +43,10 @@ export function withTimeLimit(adapter: LockAdapter, limitMs: number): LockAdapte
         }
       : {}),
     ...(adapter.semaphores ? { semaphores: semaphoresWithTimeLimit(adapter.semaphores, limitMs) } : {}),
+    // A sleep, bounded by the contract (never past its remainingMs), not a call to limit.
+    ...(adapter.pollWait
+      ? { pollWait: (request) => (adapter.pollWait as NonNullable<LockAdapter["pollWait"]>).call(adapter, request) }
+      : {}),
   };
 }
 

@@ -21,8 +21,9 @@ export interface Wait {
 /**
  * Acquire, waiting up to `request.waitMs` on the service's side. Push
  * adapters wait inside the backend and are woken on release; others are
- * polled with jittered backoff (at least {@link POLL}`.minMs` apart), never
- * past the holder's expiry or the deadline. The same token is used
+ * polled (at least {@link POLL}`.minMs` apart), sleeping in between through
+ * the adapter's `pollWait` where it has one, else with jittered backoff,
+ * never past the holder's expiry or the deadline. The same token is used
  * throughout, so a grant from any attempt is the caller's.
  *
  * When the caller goes away (`signal` aborts) the wait stops: no further
@@ -53,7 +54,9 @@ export async function acquireWithWait(
     if (remaining <= 0 || request.signal.aborted) return result;
     const delay = Math.max(POLL.minMs, pollDelay(poll, result.retryAfterMs, remaining, POLL));
     try {
-      await sleep(Math.min(delay, remaining), request.signal);
+      await pause(adapter, request, result, Math.min(delay, remaining), remaining);
+      // An adapter's own sleep may end early (a wake-up): the floor still holds.
+      await sleep(Math.min(sentAt + POLL.minMs, deadline) - Date.now(), request.signal);
     } catch (error) {
       // The caller hung up: it reads no answer, so the last refusal stands.
       if (error instanceof LockAbortedError) return result;
@@ -62,6 +65,23 @@ export async function acquireWithWait(
     // Less than the poll floor was left: the deadline passed without another attempt.
     if (wait.withdrawn || delay > remaining) return result;
   }
+}
+
+/**
+ * Sleep between two polls: through the adapter's own `pollWait` where it has
+ * one (a schedule that knows when the lock will likely free, etcd's watch),
+ * else `delayMs`.
+ */
+function pause(
+  adapter: LockAdapter,
+  request: AdapterAcquireRequest & { readonly signal: AbortSignal },
+  refusal: AdapterAcquireResult,
+  delayMs: number,
+  remainingMs: number,
+): Promise<void> {
+  if (!adapter.pollWait || refusal.ok) return sleep(delayMs, request.signal);
+  const { key, token, signal } = request;
+  return adapter.pollWait({ key, token, refusal, fallbackMs: delayMs, remainingMs, signal });
 }
 
 /** A grant that raced a release with the same token goes back at once; the caller hears `held`. */

@@ -459,8 +459,10 @@ export interface LockAdapter {
 
   /**
    * Optional, for adapters without `pushWakeups`: sleep between two
-   * attempts of a waiting acquire, until the lock will likely be free (see
-   * `src/wait-schedule.ts`), instead of the lock client's blind backoff.
+   * attempts of a waiting acquire, until the lock will likely be free (a
+   * schedule of hold times, `src/wait-schedule.ts`; etcd's watch of the lock
+   * key), instead of the lock client's blind backoff. The HTTP service
+   * sleeps through it too.
    * Never longer than `remainingMs` nor than the refusal's `retryAfterMs`
    * (the holder's expiry), so a dead holder is still noticed; a wrong guess
    * costs latency only: the next attempt decides.

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { EtcdGateway } from "../../adapters/etcd/gateway.js";
 import { etcdAdapter } from "../../adapters/etcd/index.js";
 import { WakeWatches } from "../../adapters/etcd/wake-watch.js";
+import { createLockService } from "../../service/app.js";
 import { createLocker, LockAbortedError, newToken } from "../../src/index.js";
 import type { AdapterPollWaitRequest } from "../../src/types.js";
+import { call } from "../http/helpers.js";
 import { type EtcdServer, startEtcd } from "../support/etcd.js";
 import { sleep } from "../support/timing.js";
 
@@ -215,6 +217,30 @@ describe("etcd: a waiting acquire sleeps on a watch of the lock key", () => {
     // Woken by the release, well before the watch's own 5 s bound.
     expect(Date.now() - releasing).toBeLessThan(4_000);
     await lease.release();
+  });
+});
+
+describe("etcd: a waiting acquire through the HTTP service sleeps on the same watch", () => {
+  test("the service's wait costs one watch and no polls while the holder keeps the lock, and is woken by the release", async () => {
+    const recorder = recordingFetch();
+    const TOKEN = `svc-${newToken()}`;
+    const adapter = etcdAdapter({ endpoint: plain.url, prefix: "service/", fetch: recorder.fetch });
+    const app = createLockService({ adapter, tokens: TOKEN });
+    const post = (path: string, body: unknown) => call(app, "POST", path, { token: TOKEN, body });
+    const held = await post("/v1/locks/job/acquire", { ttlMs: 30_000 });
+    expect(held.status).toBe(200);
+    const before = recorder.paths.length;
+    const waiting = post("/v1/locks/job/acquire", { ttlMs: 10_000, waitMs: 20_000 });
+    await sleep(1_200);
+    expect(recorder.paths.slice(before)).toEqual(["/v3/lease/grant", "/v3/kv/txn", "/v3/watch"]);
+    const releasing = Date.now();
+    expect((await post("/v1/locks/job/release", { token: held.json.token })).status).toBe(200);
+    const granted = await waiting;
+    expect(granted.status).toBe(200);
+    expect(Number(granted.json.fence)).toBeGreaterThan(Number(held.json.fence));
+    // Woken by the release, well before the watch's own 5 s bound.
+    expect(Date.now() - releasing).toBeLessThan(4_000);
+    expect((await post("/v1/locks/job/release", { token: granted.json.token })).status).toBe(200);
   });
 });
 

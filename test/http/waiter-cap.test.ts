@@ -56,6 +56,35 @@ describe("waiting acquires are capped per instance and per tenant", () => {
     expect(again.json.error).toBe("locked");
   }, 20_000);
 
+  test("an adapter's own pollWait is slept through, and the POLL.minMs floor holds when it ends at once", async () => {
+    const { adapter: polling, acquires, tokens } = recorded(true);
+    const sleeps: { fallbackMs: number; remainingMs: number; token: string }[] = [];
+    // As a wake-up that comes at once every time: only the floor spaces the polls.
+    const adapter: LockAdapter = {
+      ...polling,
+      pollWait: async ({ fallbackMs, remainingMs, token }) => {
+        sleeps.push({ fallbackMs, remainingMs, token });
+      },
+    };
+    const app = createLockService({ adapter, tokens: A });
+    const acquire = (body: unknown) => call(app, "POST", "/v1/locks/k/acquire", { token: A, body });
+    expect((await acquire({ ttlMs: 10_000 })).status).toBe(200);
+    const waiterToken = newToken();
+    const waited = await acquire({ ttlMs: 1_000, waitMs: 1_000, token: waiterToken });
+    expect(waited.status).toBe(409);
+    const polls = acquires.slice(1);
+    expect(sleeps.length).toBeGreaterThanOrEqual(polls.length - 1);
+    for (const sleep of sleeps) {
+      expect(sleep.token).toBe(waiterToken);
+      expect(sleep.fallbackMs).toBeGreaterThanOrEqual(Math.min(POLL.minMs, sleep.remainingMs));
+      expect(sleep.remainingMs).toBeLessThanOrEqual(1_000);
+    }
+    expect(tokens.slice(1).every((token) => token === waiterToken)).toBe(true);
+    const gaps = polls.slice(1).map((at, i) => at - (polls[i] ?? at));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(POLL.minMs - 2);
+    expect(polls.length).toBeLessThanOrEqual(1 + Math.ceil(1_000 / POLL.minMs));
+  });
+
   test("one waiter polls the backend at most once per POLL.minMs", async () => {
     const { adapter, acquires } = recorded(true);
     const app = createLockService({ adapter, tokens: A });
