@@ -47,5 +47,21 @@ export async function runScenario(adapter: LockAdapter, label: string): Promise<
     ),
   );
   check("withLock runs once among three", runs === 1 && results.filter((r) => r.ran).length === 1);
+
+  // A waiter sleeps as this adapter waits (a queue, BLPOP, a schedule, etcd's
+  // watch) and is woken by the release, long before the holder's TTL.
+  const holder = await locker.tryAcquire("handoff", { ttlMs: Math.max(ttlMs, 20_000) });
+  const waiter = locker.acquire("handoff", { ttlMs, waitMs: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const releasedAt = Date.now();
+  await holder?.release();
+  const handedOver = await waiter.then(
+    (lease) => lease,
+    () => null,
+  );
+  check("a waiter gets the lock on release", handedOver !== null && handedOver.fence > (holder?.fence ?? Infinity));
+  // Well before etcd's 5 s watch bound, too: a watch that never delivered its event would miss it.
+  check("the waiter is woken soon after the release", Date.now() - releasedAt < 4_000);
+  await handedOver?.release();
   return failures;
 }

@@ -103,7 +103,7 @@ afterAll(async () => {
   await Promise.all([upstash?.stop(), ddb?.stop(), azurite?.stop(), pg?.stop(), etcd?.stop()]);
 });
 
-test("in workerd: memory, Upstash, DynamoDB, Azure Blob and PostgreSQL adapters take, refuse, extend and release locks", async () => {
+test("in workerd: memory, Upstash, DynamoDB, Azure Blob, PostgreSQL and etcd adapters take, refuse, extend and release locks", async () => {
   const response = await mf.dispatchFetch("http://worker/");
   const text = await response.text();
   expect(response.status, text).toBe(200);
