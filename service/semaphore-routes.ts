@@ -134,8 +134,10 @@ export function mountSemaphoreRoutes(routes: Hono, context: SemaphoreRouteContex
 const waitKey = (backendKey: string) => `semaphore\u0000${backendKey}`;
 
 function permitView(adapter: LockAdapter, semaphores: SemaphoreAdapter, limit: number): LockAdapter {
+  // The lock's own sleep between polls knows the lock's holders, not the permits'.
+  const { pollWait: _lockSleep, ...lock } = adapter;
   return {
-    ...adapter,
+    ...lock,
     capabilities: { ...adapter.capabilities, pushWakeups: semaphores.capabilities.pushWakeups },
     async acquire(request) {
       const result = await semaphores.acquire({ ...request, limit });

@@ -12,6 +12,13 @@ import type { WaiterCap } from "./waiter-cap.js";
  */
 export const POLL = { minMs: 100, baseMs: 100, maxMs: 500 } as const;
 
+/**
+ * Longest one sleep through an adapter's `pollWait` (which may last until the
+ * lock frees): a wait withdrawn meanwhile is noticed when the sleep ends, and
+ * holds its place under the waiter cap until then.
+ */
+export const ADAPTER_SLEEP_MAX_MS = 1_000;
+
 /** One waiting acquire, as {@link Waiters} tracks it. */
 export interface Wait {
   /** Set by a release with the same token: the waiter must not end up holding the lock. */
@@ -81,7 +88,15 @@ function pause(
 ): Promise<void> {
   if (!adapter.pollWait || refusal.ok) return sleep(delayMs, request.signal);
   const { key, token, signal } = request;
-  return adapter.pollWait({ key, token, refusal, fallbackMs: delayMs, remainingMs, signal });
+  const boundMs = Math.min(remainingMs, ADAPTER_SLEEP_MAX_MS);
+  return adapter.pollWait({
+    key,
+    token,
+    refusal,
+    fallbackMs: Math.min(delayMs, boundMs),
+    remainingMs: boundMs,
+    signal,
+  });
 }
 
 /** A grant that raced a release with the same token goes back at once; the caller hears `held`. */

@@ -177,7 +177,7 @@ export class EtcdGateway {
       throw fetchFailure(cause, call.what);
     }
     if (response.ok && response.body !== null) return response.body;
-    await response.body?.cancel().catch(() => undefined);
+    void response.body?.cancel().catch(() => undefined);
     throw new BackendError(`${call.what} failed (HTTP ${response.status})`, {
       status: response.status,
       maybeApplied: false,

@@ -30,7 +30,17 @@ export const WATCH_MAX_MS = 5_000;
 /** Upper end of the random spread between seeing a deletion and trying. */
 export const WAKE_SPREAD_MS = 30;
 
-/** Most refusals remembered per adapter; beyond it the oldest are forgotten (their wait polls). */
+/**
+ * How soon etcd must confirm a watch (its first line, `created`) before the
+ * sleep gives up on it and falls back to the lock client's backoff.
+ */
+export const CREATED_WITHIN_MS = 2_000;
+
+/**
+ * Most refusals remembered per adapter (every refusal is, a `tryAcquire`'s
+ * too, as the adapter cannot tell whether a wait follows); beyond it the
+ * oldest are forgotten and their wait sleeps the lock client's backoff.
+ */
 const LIMIT = 1024;
 
 /** How a watch ended. */
@@ -38,11 +48,15 @@ type Ending = "woken" | "failed" | "ended";
 
 interface WatchEvent {
   readonly type?: string;
-  readonly kv?: { readonly version?: string };
+  readonly kv?: { readonly version?: string; readonly value?: string };
 }
 
 interface WatchMessage {
-  readonly result?: { readonly events?: readonly WatchEvent[]; readonly canceled?: boolean };
+  readonly result?: {
+    readonly events?: readonly WatchEvent[];
+    readonly canceled?: boolean;
+    readonly compact_revision?: string;
+  };
   readonly error?: unknown;
 }
 
@@ -87,6 +101,7 @@ export class WakeWatches {
     const retryAfterMs = refusal.retryAfterMs ?? Number.POSITIVE_INFINITY;
     const boundMs = Math.max(0, Math.min(remainingMs, retryAfterMs, Math.max(fallbackMs, WATCH_MAX_MS)));
     const fallback = Math.min(fallbackMs, boundMs);
+    if (boundMs === 0) return;
     if (revision === undefined) return sleep(fallback, signal);
     const started = Date.now();
     const stop = new AbortController();
@@ -95,7 +110,7 @@ export class WakeWatches {
     signal?.addEventListener("abort", onAbort, { once: true });
     let ending: Ending;
     try {
-      ending = await this.#watch(lockKey, revision + 1, stop.signal);
+      ending = await this.#watch(lockKey, token, revision + 1, stop.signal);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -105,7 +120,7 @@ export class WakeWatches {
     if (ending === "failed") await sleep(fallback - (Date.now() - started), signal);
   }
 
-  async #watch(lockKey: string, fromRevision: number, signal: AbortSignal): Promise<Ending> {
+  async #watch(lockKey: string, token: string, fromRevision: number, signal: AbortSignal): Promise<Ending> {
     let body: ReadableStream<Uint8Array>;
     try {
       body = await this.#gateway.stream({
@@ -120,13 +135,17 @@ export class WakeWatches {
       return signal.aborted ? "ended" : "failed";
     }
     const reader = body.getReader();
+    const ownToken = base64(token);
     return new Promise<Ending>((resolve) => {
       let spread: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
+      // A proxy that buffers the stream would hold every line back: then poll as without a watch.
+      const unconfirmed = setTimeout(() => end("failed"), CREATED_WITHIN_MS);
       const end = (ending: Ending) => {
         if (settled) return;
         settled = true;
         clearTimeout(spread);
+        clearTimeout(unconfirmed);
         signal.removeEventListener("abort", onAbort);
         reader.cancel().catch(() => undefined);
         resolve(ending);
@@ -135,22 +154,26 @@ export class WakeWatches {
       signal.addEventListener("abort", onAbort, { once: true });
       if (signal.aborted) onAbort();
       const onMessage = (message: WatchMessage): void => {
-        // A compacted start revision cancels the watch: the next attempt decides at once.
+        if (settled) return;
+        clearTimeout(unconfirmed);
         if (message.error !== undefined) {
           end(spread === undefined ? "failed" : "woken");
           return;
         }
         if (message.result?.canceled === true) {
-          end("woken");
+          // A compacted start revision: the next attempt decides at once. Any
+          // other cancel (a refused auth token, no permission) is a failed watch.
+          end(Number(message.result.compact_revision ?? 0) > 0 || spread !== undefined ? "woken" : "failed");
           return;
         }
         for (const event of message.result?.events ?? []) {
           if (event.type === "DELETE") {
             spread ??= setTimeout(() => end("woken"), Math.max(0, this.#spreadMs()));
           } else if (event.kv?.version === "1") {
-            // Created again: someone else holds the lock now.
+            // Created again, by someone else (sleep on) or by an earlier, late attempt of this token (try now).
             clearTimeout(spread);
             spread = undefined;
+            if (event.kv.value === ownToken) end("woken");
           }
         }
       };

@@ -122,6 +122,8 @@ export class Transport implements Wire {
   }
 
   async #deliver<T>(send: (held: boolean) => Promise<T>, signal: AbortSignal | undefined, stream: boolean): Promise<T> {
+    // A wake-up stream applies nothing: faults meant for the next request are kept for it.
+    if (stream) return send(false);
     const started = performance.now();
     const answer = await (this.#holdCount > 0 ? this.#holdBack(send, signal) : send(false));
     if (answer instanceof Response && !stream) {
@@ -174,7 +176,7 @@ function guardedMethods(
 /**
  * An answer that streams for as long as the request lasts (etcd's watch):
  * waiting for its end before handing it over would turn every wake-up into
- * a timeout, so it is handed over (and faulted) once its headers arrive.
+ * a timeout, so it is handed over as it comes, counted but not faulted.
  */
 function streamed(input: RequestInfo | URL): boolean {
   const url = input instanceof Request ? input.url : String(input);

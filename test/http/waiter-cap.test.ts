@@ -85,6 +85,25 @@ describe("waiting acquires are capped per instance and per tenant", () => {
     expect(polls.length).toBeLessThanOrEqual(1 + Math.ceil(1_000 / POLL.minMs));
   });
 
+  test("a semaphore's wait never sleeps through the lock's pollWait (it knows the lock's holders, not the permits')", async () => {
+    const inner = memoryAdapter();
+    let lockSleeps = 0;
+    const adapter: LockAdapter = {
+      ...inner,
+      capabilities: { ...inner.capabilities, pushWakeups: false },
+      pollWait: async () => {
+        lockSleeps++;
+      },
+    };
+    expect(adapter.semaphores?.capabilities.pushWakeups).toBe(false);
+    const app = createLockService({ adapter, tokens: A });
+    const acquire = (body: unknown) => call(app, "POST", "/v1/semaphores/s/acquire", { token: A, body });
+    expect((await acquire({ limit: 1, ttlMs: 10_000 })).status).toBe(200);
+    const waited = await acquire({ limit: 1, ttlMs: 1_000, waitMs: 600 });
+    expect(waited.status).toBe(409);
+    expect(lockSleeps).toBe(0);
+  });
+
   test("one waiter polls the backend at most once per POLL.minMs", async () => {
     const { adapter, acquires } = recorded(true);
     const app = createLockService({ adapter, tokens: A });
