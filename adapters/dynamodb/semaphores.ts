@@ -7,7 +7,7 @@ import {
 import { BackendError } from "../../src/errors.js";
 import type { SemaphoreAcquireRequest, SemaphoreAcquireResult, SemaphoreAdapter } from "../../src/types.js";
 import type { DynamoDBSender } from "./client.js";
-import { translateError } from "./sdk-errors.js";
+import { conditionFailed, translateError } from "./sdk-errors.js";
 import {
   MAX_DROPS_PER_WRITE,
   NO_SEMAPHORE_ITEM,
@@ -134,7 +134,7 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
       try {
         out = await client.send(new UpdateItemCommand(input), { abortSignal: request.signal });
       } catch (error) {
-        if ((error as { name?: unknown } | null)?.name !== "ConditionalCheckFailedException") {
+        if (!conditionFailed(error)) {
           cache.delete(request.key);
           throw translateError(error, "UpdateItem (semaphore acquire)");
         }
@@ -185,7 +185,7 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
           abortSignal: request.signal,
         });
       } catch (error) {
-        if ((error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException") {
+        if (conditionFailed(error)) {
           return { ok: false, reason: "not_held" };
         }
         throw translateError(error, "UpdateItem (semaphore extend)");
@@ -207,7 +207,7 @@ export function dynamodbSemaphores({ table, client, now, marginMs, minTtlMs }: S
         if (item) remember(request.key, item);
         return { ok: true };
       } catch (error) {
-        if ((error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException") {
+        if (conditionFailed(error)) {
           return { ok: false, reason: "not_held" };
         }
         throw translateError(error, "UpdateItem (semaphore release)");
