@@ -30,12 +30,11 @@ import { isLeasedByOther, isLeaseMismatch, isSuccess, LockBlobRequests } from ".
 import type { LockRecord } from "./lock-metadata.js";
 import type { BlobRest } from "./rest.js";
 import { answerError, serverNow } from "./rest.js";
-import { SemaphoreBlobs, type SemaphoreListing, type SemaphoreMeta } from "./semaphore-blobs.js";
+import { SemaphoreBlobs, type SemaphoreListing } from "./semaphore-blobs.js";
+import { bumpFence } from "./semaphore-fence.js";
 
 /** Largest limit: one slot blob per permit, and a listing per acquire that stays one page and small. */
 export const AZURE_SEMAPHORE_MAX_LIMIT = 32;
-/** Meta writes one grant tries before giving up (each refused one is another grant's success). */
-const META_ROUNDS = 16;
 /** As for locks (blob-locks.ts): a recorded grant this close to its expiry may have ended; it is not reused. */
 const RETRY_MARGIN_MS = 2_000;
 const MEMORY_LIMIT = 1_000;
@@ -86,45 +85,6 @@ export function azureBlobSemaphores(options: BlobSemaphoresOptions): SemaphoreAd
     const listing = await blobs.list(t.base, signal);
     const slot = [...listing.slots.values()].find((view) => view.leased && view.record.holder === t.holder);
     return slot && { slot: slot.index, record: slot.record, etag: slot.etag };
-  };
-
-  /**
-   * Bump the fence on the meta blob, which also fixes the limit. Switching
-   * the limit needs every other slot free, observed after the meta version
-   * the switch is conditioned on, so that a grant under the old limit either
-   * shows up as a lease or fails its own bump on the changed meta.
-   */
-  const bump = async (
-    t: Target,
-    slot: number,
-    limit: number,
-    listed: SemaphoreMeta | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<{ fence: number } | { mismatch: number }> => {
-    let meta = listed;
-    let fresh = listed === undefined;
-    for (let round = 0; round < META_ROUNDS; round++) {
-      if (meta && meta.limit !== limit) {
-        if (!fresh) meta = await blobs.readMeta(t.base, signal);
-        if (meta && meta.limit !== limit) {
-          const listing = await blobs.list(t.base, signal);
-          const others = [...listing.slots.values()].some((view) => view.leased && view.index !== slot);
-          if (others) return { mismatch: meta.limit };
-        }
-      }
-      const fence = (meta?.fence ?? 0) + 1;
-      if (!Number.isSafeInteger(fence)) {
-        throw new BackendError(`fence of semaphore ${t.base} exhausted the safe integers`, {
-          maybeApplied: false,
-          retryable: false,
-        });
-      }
-      const etag = await blobs.writeMeta(t.base, { fence, limit }, meta?.etag, signal);
-      if (etag !== undefined) return { fence };
-      meta = await blobs.readMeta(t.base, signal);
-      fresh = true;
-    }
-    throw new BackendError(`the meta blob of semaphore ${t.base} kept changing`, { maybeApplied: true });
   };
 
   const acquire = async (request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> => {
@@ -195,7 +155,7 @@ export function azureBlobSemaphores(options: BlobSemaphoresOptions): SemaphoreAd
   ): Promise<SemaphoreAcquireResult> => {
     let fence = retriedFence;
     if (fence === undefined) {
-      const bumped = await bump(t, slot, limit, listing.meta, signal);
+      const bumped = await bumpFence(blobs, t.base, slot, limit, listing.meta, signal);
       if ("mismatch" in bumped) {
         const released = await requests.releaseLease(blob, t.leaseId, signal);
         if (isSuccess(released)) mine.delete(t.memo);
