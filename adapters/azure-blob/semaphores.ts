@@ -25,18 +25,17 @@ import type {
 } from "../../src/types.js";
 import { blobNameFor } from "./blob-names.js";
 import { holderTag, leaseIdFor } from "./lease-id.js";
-import { leaseSeconds, MAX_LEASE_SECONDS } from "./lease-seconds.js";
+import { leaseSeconds } from "./lease-seconds.js";
 import { isLeasedByOther, isLeaseMismatch, isSuccess, LockBlobRequests } from "./lock-blob-requests.js";
 import type { LockRecord } from "./lock-metadata.js";
 import type { BlobRest } from "./rest.js";
 import { answerError, serverNow } from "./rest.js";
 import { SemaphoreBlobs, type SemaphoreListing } from "./semaphore-blobs.js";
 import { bumpFence } from "./semaphore-fence.js";
+import { ownGrant, retryAfter, semaphoreState } from "./semaphore-permits.js";
 
 /** Largest limit: one slot blob per permit, and a listing per acquire that stays one page and small. */
 export const AZURE_SEMAPHORE_MAX_LIMIT = 32;
-/** As for locks (blob-locks.ts): a recorded grant this close to its expiry may have ended; it is not reused. */
-const RETRY_MARGIN_MS = 2_000;
 const MEMORY_LIMIT = 1_000;
 
 export interface BlobSemaphoresOptions {
@@ -97,10 +96,7 @@ export function azureBlobSemaphores(options: BlobSemaphoresOptions): SemaphoreAd
     const listing = await blobs.list(t.base, signal);
     const views = [...listing.slots.values()];
     // Our own grant first (a retry after a lost answer), before any refusal.
-    const recorded = views.find(
-      (view) =>
-        view.leased && view.record.holder === t.holder && (view.record.expiresAt ?? 0) > listing.now + RETRY_MARGIN_MS,
-    );
+    const recorded = ownGrant(listing, t.holder);
     const tried = mine.get(t.memo)?.slot;
     if (!recorded) {
       const others = views.filter((view) => view.leased && view.index !== tried);
@@ -274,30 +270,7 @@ export function azureBlobSemaphores(options: BlobSemaphoresOptions): SemaphoreAd
 
     async inspect(key, callOptions): Promise<SemaphoreState> {
       const listing = await blobs.list(SemaphoreBlobs.base(blobNameFor(prefix, key)), callOptions?.signal);
-      const permits = live(listing)
-        .map(({ record }) => {
-          const expiresAt = record.expiresAt ?? listing.now + MAX_LEASE_SECONDS * 1000;
-          return record.owner === undefined
-            ? { fence: record.fence, expiresAt }
-            : { fence: record.fence, expiresAt, owner: record.owner };
-        })
-        .sort((a, b) => a.fence - b.fence);
-      return { limit: permits.length > 0 ? (listing.meta?.limit ?? null) : null, permits };
+      return semaphoreState(listing);
     },
   };
-}
-
-/** Leased slots whose record names a grant that has not surely ended (a slot mid-acquire has none yet). */
-function live(listing: SemaphoreListing) {
-  return [...listing.slots.values()].filter(
-    (view) =>
-      view.leased &&
-      view.record.holder !== undefined &&
-      (view.record.expiresAt === undefined || view.record.expiresAt + RETRY_MARGIN_MS > listing.now),
-  );
-}
-
-function retryAfter(listing: SemaphoreListing): number | undefined {
-  const ends = live(listing).map((view) => view.record.expiresAt ?? listing.now + MAX_LEASE_SECONDS * 1000);
-  return ends.length > 0 ? Math.max(1, Math.min(...ends) - listing.now) : undefined;
 }
