@@ -43,7 +43,7 @@ export function withTimeLimit(adapter: LockAdapter, limitMs: number): LockAdapte
         }
       : {}),
     ...(adapter.semaphores ? { semaphores: semaphoresWithTimeLimit(adapter.semaphores, limitMs) } : {}),
-    // A sleep, bounded by the contract (never past its remainingMs), not a call to limit.
+    // A sleep, not a call to limit: service/wait.ts holds it to its remainingMs (src/poll-sleep.ts).
     ...(adapter.pollWait
       ? { pollWait: (request) => (adapter.pollWait as NonNullable<LockAdapter["pollWait"]>).call(adapter, request) }
       : {}),

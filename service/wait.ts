@@ -1,4 +1,5 @@
 import { LockAbortedError } from "../src/errors.js";
+import { sleepBetweenPolls } from "../src/poll-sleep.js";
 import { pollDelay, sleep } from "../src/timing.js";
 import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../src/types.js";
 import type { WaiterCap } from "./waiter-cap.js";
@@ -89,14 +90,8 @@ function pause(
   if (!adapter.pollWait || refusal.ok) return sleep(delayMs, request.signal);
   const { key, token, signal } = request;
   const boundMs = Math.min(remainingMs, ADAPTER_SLEEP_MAX_MS);
-  return adapter.pollWait({
-    key,
-    token,
-    refusal,
-    fallbackMs: Math.min(delayMs, boundMs),
-    remainingMs: boundMs,
-    signal,
-  });
+  const fallbackMs = Math.min(delayMs, boundMs);
+  return sleepBetweenPolls(adapter, { key, token, refusal, fallbackMs, remainingMs: boundMs, signal });
 }
 
 /** A grant that raced a release with the same token goes back at once; the caller hears `held`. */

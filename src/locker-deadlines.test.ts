@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { memoryAdapter } from "../adapters/memory/index.js";
 import { sleep } from "../test/support/timing.js";
-import { BackendError, createLocker, type LockAdapter, LockTimeoutError } from "./index.js";
+import { BackendError, createLocker, LockAbortedError, type LockAdapter, LockTimeoutError } from "./index.js";
 
 // The lock client's time bounds: every call ends by its documented worst
 // case, whatever the backend does. Bounds below are the documented ones plus
@@ -96,6 +96,49 @@ describe("push waits ask only for the wait that is left", () => {
     expect(error).toBeInstanceOf(BackendError);
     // Three timed-out attempts would take over 3 s.
     expect(Date.now() - started).toBeLessThan(500 + 1_000 + SLACK_MS);
+  });
+});
+
+describe("an adapter's own sleep between polls that never ends", () => {
+  // pollWait's contract bounds it by remainingMs; one that breaks it must not stretch the caller's wait.
+  const sleepless = () => {
+    const base = memoryAdapter();
+    const signals: AbortSignal[] = [];
+    const adapter: LockAdapter = {
+      ...base,
+      capabilities: { ...base.capabilities, pushWakeups: false },
+      pollWait: ({ signal }) => {
+        if (signal) signals.push(signal);
+        return new Promise<never>(() => undefined);
+      },
+    };
+    return { adapter, signals };
+  };
+
+  test("acquire still ends by waitMs, and the adapter's sleep is told to stop", async () => {
+    const { adapter, signals } = sleepless();
+    const locker = createLocker({ adapter });
+    await locker.tryAcquire("k", { ttlMs: 60_000 });
+    const started = Date.now();
+    const error = await locker.acquire("k", { waitMs: 500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    // A sleep that ran on would never end at all.
+    expect(Date.now() - started).toBeLessThan(500 + SLACK_MS);
+    expect(signals.length).toBeGreaterThan(0);
+    expect(signals.every((signal) => signal.aborted)).toBe(true);
+  });
+
+  test("an abort still rejects at once with LockAbortedError", async () => {
+    const { adapter } = sleepless();
+    const locker = createLocker({ adapter });
+    await locker.tryAcquire("k", { ttlMs: 60_000 });
+    const controller = new AbortController();
+    const pending = locker.acquire("k", { waitMs: 30_000, signal: controller.signal }).catch((e: unknown) => e);
+    await sleep(100);
+    const aborted = Date.now();
+    controller.abort(new Error("caller gave up"));
+    expect(await pending).toBeInstanceOf(LockAbortedError);
+    expect(Date.now() - aborted).toBeLessThan(SLACK_MS);
   });
 });
 

@@ -20,9 +20,10 @@ import type {
   WithLockOptions,
   WithLockResult,
 } from "./options.js";
+import { sleepBetweenPolls } from "./poll-sleep.js";
 import { resumeLease } from "./resume.js";
 import { createSemaphore, type Semaphore, type SemaphoreOptions } from "./semaphore.js";
-import { abortError, pollDelay, sleep } from "./timing.js";
+import { abortError, pollDelay } from "./timing.js";
 import { newToken } from "./token.js";
 import type { AdapterAcquireResult, AdapterCapabilities, LockAdapter, LockState } from "./types.js";
 import {
@@ -253,16 +254,14 @@ class LockerImpl implements Locker, LeaseContext {
       const delayMs = pollDelay(poll, result.retryAfterMs, remaining, this.#settings.backoff);
       op.point({ type: "waited", attempt: poll + 1, delayMs, retryAfterMs: result.retryAfterMs });
       try {
-        await (this.adapter.pollWait
-          ? this.adapter.pollWait({
-              key: backendKey,
-              token,
-              refusal: result,
-              fallbackMs: delayMs,
-              remainingMs: remaining,
-              signal: userSignal,
-            })
-          : sleep(delayMs, userSignal));
+        await sleepBetweenPolls(this.adapter, {
+          key: backendKey,
+          token,
+          refusal: result,
+          fallbackMs: delayMs,
+          remainingMs: remaining,
+          signal: userSignal,
+        });
       } catch (error) {
         if (unanswered) this.#giveBack(backendKey, token, undefined, true);
         throw error;

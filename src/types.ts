@@ -462,7 +462,9 @@ export interface LockAdapter {
    * attempts of a waiting acquire, until the lock will likely be free (a
    * schedule of hold times, `src/wait-schedule.ts`; etcd's watch of the lock
    * key), instead of the lock client's blind backoff. The HTTP service
-   * sleeps through it too.
+   * sleeps through it too; both end the sleep at `remainingMs` and at an
+   * abort even if the adapter does not (`src/poll-sleep.ts`), aborting the
+   * `signal` they passed in.
    * Never longer than `remainingMs` nor than the refusal's `retryAfterMs`
    * (the holder's expiry), so a dead holder is still noticed; a wrong guess
    * costs latency only: the next attempt decides.

@@ -85,6 +85,19 @@ describe("waiting acquires are capped per instance and per tenant", () => {
     expect(polls.length).toBeLessThanOrEqual(1 + Math.ceil(1_000 / POLL.minMs));
   });
 
+  test("an adapter's pollWait that never ends does not stretch the service's wait past waitMs", async () => {
+    const { adapter: polling } = recorded(true);
+    const adapter: LockAdapter = { ...polling, pollWait: () => new Promise<never>(() => undefined) };
+    const app = createLockService({ adapter, tokens: A });
+    const acquire = (body: unknown) => call(app, "POST", "/v1/locks/k/acquire", { token: A, body });
+    expect((await acquire({ ttlMs: 10_000 })).status).toBe(200);
+    const started = Date.now();
+    const waited = await acquire({ ttlMs: 1_000, waitMs: 700 });
+    expect(waited.status).toBe(409);
+    // A sleep that ran on would never answer at all.
+    expect(Date.now() - started).toBeLessThan(700 + 1_500);
+  });
+
   test("a semaphore's wait never sleeps through the lock's pollWait (it knows the lock's holders, not the permits')", async () => {
     const inner = memoryAdapter();
     let lockSleeps = 0;
