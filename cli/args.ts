@@ -120,7 +120,7 @@ export function parseCommandLine(args: readonly string[]): Parsed {
   for (const extra of PER_COMMAND[command]) options[extra] = EXTRA[extra as keyof typeof EXTRA];
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...own], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: glueDashedValues(own, options), options, allowPositionals: true, strict: true });
   } catch (cause) {
     throw new InvalidArgumentError(`${command}: ${(cause as Error).message}`, { cause });
   }
@@ -189,4 +189,34 @@ export function parseCommandLine(args: readonly string[]): Parsed {
     identity: text("id") ?? `${hostname()} pid ${process.pid}`,
     intervalMs,
   };
+}
+
+/**
+ * `--name value` whose value starts with a dash, as one owner token in 64
+ * does (base64url), is refused by strict `parseArgs` as ambiguous: it is
+ * glued into `--name=value`, unless the value is itself one of the options
+ * (`--token --json` still says the token is missing).
+ */
+function glueDashedValues(
+  args: readonly string[],
+  options: Record<string, { type: "string" | "boolean"; short?: string }>,
+): string[] {
+  const flags = new Set<string>();
+  for (const [name, option] of Object.entries(options)) {
+    flags.add(`--${name}`);
+    if (option.short) flags.add(`-${option.short}`);
+  }
+  const glued: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (takesValue && next?.startsWith("-") && !flags.has(next)) {
+      glued.push(`${arg}=${next}`);
+      i++;
+    } else {
+      glued.push(arg);
+    }
+  }
+  return glued;
 }
