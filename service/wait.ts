@@ -1,7 +1,7 @@
 import { LockAbortedError } from "../src/errors.js";
 import { sleepBetweenPolls } from "../src/poll-sleep.js";
 import { pollDelay, sleep } from "../src/timing.js";
-import type { AdapterAcquireRequest, AdapterAcquireResult, LockAdapter } from "../src/types.js";
+import type { AdapterAcquireRequest, AdapterAcquireResult, AdapterRefusal, LockAdapter } from "../src/types.js";
 import type { WaiterCap } from "./waiter-cap.js";
 
 /**
@@ -76,20 +76,19 @@ export async function acquireWithWait(
 }
 
 /**
- * Sleep between two polls: through the adapter's own `pollWait` where it has
- * one (a schedule that knows when the lock will likely free, etcd's watch),
+ * Sleep between two polls (src/poll-sleep.ts): through the adapter's own
+ * `pollWait` where it has one, for at most {@link ADAPTER_SLEEP_MAX_MS},
  * else `delayMs`.
  */
 function pause(
   adapter: LockAdapter,
   request: AdapterAcquireRequest & { readonly signal: AbortSignal },
-  refusal: AdapterAcquireResult,
+  refusal: AdapterRefusal,
   delayMs: number,
   remainingMs: number,
 ): Promise<void> {
-  if (!adapter.pollWait || refusal.ok) return sleep(delayMs, request.signal);
   const { key, token, signal } = request;
-  const boundMs = Math.min(remainingMs, ADAPTER_SLEEP_MAX_MS);
+  const boundMs = adapter.pollWait ? Math.min(remainingMs, ADAPTER_SLEEP_MAX_MS) : remainingMs;
   const fallbackMs = Math.min(delayMs, boundMs);
   return sleepBetweenPolls(adapter, { key, token, refusal, fallbackMs, remainingMs: boundMs, signal });
 }
