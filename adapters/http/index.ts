@@ -4,16 +4,14 @@
  *
  * @module
  */
-import { BackendError, InvalidArgumentError, UnsupportedError } from "../../src/errors.js";
-import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { WaitingSlots, waitingRequestLimit } from "../../src/internal/waiting-slots.js";
 import type {
   AdapterAcquireResult,
-  AdapterCallOptions,
   AdapterCapabilities,
   AdapterExtendResult,
   AdapterForceReleaseRequest,
   AdapterForceReleaseResult,
-  AdapterGrant,
   AdapterReleaseResult,
   AdapterWriteResult,
   LockAdapter,
@@ -23,6 +21,7 @@ import type {
 import { MAX_DURATION_MS, validateDuration } from "../../src/validate.js";
 import { DEFAULT_MAX_WAIT_MS, MAX_SERVICE_VALUE_BYTES, WAITED_HEADER } from "./contract.js";
 import { httpSemaphores } from "./semaphores.js";
+import { grant, isCount, isPositive, RawJson, serviceCaller, unreadable, waitedMs } from "./service-call.js";
 
 /** Default {@link HttpAdapterOptions.maxValueBytes}: what every edgelock backend takes. */
 export const HTTP_DEFAULT_MAX_VALUE_BYTES = 65_536;
@@ -46,6 +45,15 @@ export interface HttpAdapterOptions {
    * sent as several requests of at most this long.
    */
   readonly maxWaitMs?: number;
+  /**
+   * At most this many waiting acquires (locks and semaphores together) of
+   * this adapter are open at once; beyond that, an acquire asks without
+   * waiting and the lock client polls it. Default 4 on Cloudflare Workers,
+   * whose invocations get six connections waiting for answers at once (the
+   * other two stay free, for the release that would wake a waiter), and no
+   * limit elsewhere. `0`: every wait polls.
+   */
+  readonly maxWaitingRequests?: number;
   /** TTL bounds of the service's backend, if known; default: 1 ms to 2^31 − 1 ms, which the service enforces. */
   readonly ttl?: AdapterCapabilities["ttl"];
   /**
@@ -107,6 +115,10 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     throw new InvalidArgumentError("adminToken must be a token from the service's EDGELOCK_ADMIN_TOKENS");
   }
 
+  const call = serviceCaller(base, send, authorization);
+  const waitingLimit = waitingRequestLimit(options.maxWaitingRequests);
+  const slots = new WaitingSlots(waitingLimit);
+
   const capabilities: AdapterCapabilities = {
     name: "http",
     // The service's backend applies any skew margin to contenders; the lease
@@ -116,66 +128,27 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     clockSkewMarginMs: margin,
     ttl: options.ttl ?? { minMs: 1, maxMs: MAX_DURATION_MS, granularityMs: 1 },
     fencing: { native: true },
-    pushWakeups: true,
+    pushWakeups: waitingLimit > 0,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     ...(adminToken === undefined ? {} : { forceRelease: { requests: 1 } }),
     guardedValue: { maxBytes: maxValueBytes, requestsPerOperation: { read: 1, write: 1 } },
   };
 
-  async function call(
-    what: string,
-    method: "GET" | "POST" | "PUT",
-    key: string,
-    action: string,
-    body: unknown,
-    signal: AdapterCallOptions["signal"],
-    resource: "locks" | "semaphores" = "locks",
-    bearer = authorization,
-  ): Promise<{ status: number; json: Record<string, unknown>; response: Response }> {
-    if (key === "." || key === "..") {
-      throw new InvalidArgumentError(`key ${JSON.stringify(key)} cannot travel as a URL path segment`);
-    }
-    const url = `${base}/v1/${resource}/${encodeURIComponent(key)}${action}`;
-    let response: Response;
-    let text: string;
-    try {
-      response = await send(url, {
-        method,
-        headers: {
-          authorization: bearer,
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: body instanceof RawJson ? body.text : JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
-      });
-      text = await response.text();
-    } catch (cause) {
-      throw transportFailure(cause, `edgelock service ${what}`);
-    }
-    const json = parseObject(text);
-    if (response.status === 200 || response.status === 409) {
-      if (json) return { status: response.status, json, response };
-      throw new BackendError(`edgelock service ${what} answered ${response.status} without a JSON object`, {
-        maybeApplied: true,
-        status: response.status,
-        cause: text.slice(0, 200),
-      });
-    }
-    throw errorFor(what, method === "POST", response.status, json, text);
-  }
 
   return {
     capabilities,
     semaphores: httpSemaphores(
       (what, method, key, action, body, signal) => call(what, method, key, action, body, signal, "semaphores"),
       maxWaitMs,
+      slots,
     ),
 
     async acquire({ key, token, ttlMs, waitMs, owner, signal }): Promise<AdapterAcquireResult> {
       const wait = Math.min(waitMs ?? 0, maxWaitMs);
-      const body = { ttlMs, ...(wait > 0 ? { waitMs: wait } : {}), ...(owner === undefined ? {} : { owner }), token };
-      const { status, json, response } = await call("acquire", "POST", key, "/acquire", body, signal);
+      const { status, json, response } = await slots.send(wait > 0, (waiting) => {
+        const body = { ttlMs, ...(waiting ? { waitMs: wait } : {}), ...(owner === undefined ? {} : { owner }), token };
+        return call("acquire", "POST", key, "/acquire", body, signal);
+      });
       if (status === 409 && json.error === "locked") {
         const retryAfterMs = json.retryAfterMs;
         return {
@@ -184,8 +157,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
           ...(typeof retryAfterMs === "number" && Number.isFinite(retryAfterMs) ? { retryAfterMs } : {}),
         };
       }
-      const waited = Number(response.headers.get(WAITED_HEADER) ?? "0");
-      return grant("acquire", status, json, token, Number.isFinite(waited) && waited > 0 ? waited : 0);
+      return grant("acquire", status, json, token, waitedMs(response, WAITED_HEADER));
     },
 
     async extend({ key, token, ttlMs, signal }): Promise<AdapterExtendResult> {
@@ -216,7 +188,7 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     async inspect(key, options = {}): Promise<LockState> {
       const { status, json } = await call("inspect", "GET", key, "", undefined, options.signal);
       if (status === 200 && json.held === false) return { held: false };
-      if (status === 200 && json.held === true && isFence(json.fence) && typeof json.expiresAt === "number") {
+      if (status === 200 && json.held === true && isPositive(json.fence) && typeof json.expiresAt === "number") {
         return {
           held: true,
           fence: json.fence,
@@ -253,73 +225,4 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
       throw unreadable("write value", status, json);
     },
   };
-}
-
-/** A body already serialised. */
-class RawJson {
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-  }
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
-function grant(
-  what: string,
-  status: number,
-  json: Record<string, unknown>,
-  token: string,
-  waitedMs: number,
-): AdapterGrant {
-  const { fence, ttlMs, expiresAt } = json;
-  // A grant for another token would be someone else's lock: never accept it.
-  if (status !== 200 || json.token !== token || !isFence(fence) || !isFence(ttlMs) || typeof expiresAt !== "number") {
-    throw unreadable(what, status, json);
-  }
-  return { ok: true, fence, ttlMs, expiresAt, ...(waitedMs > 0 ? { waitedMs } : {}) };
-}
-
-function isFence(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    // Not JSON (a proxy's HTML error page): judged by status alone.
-    return undefined;
-  }
-}
-
-function unreadable(what: string, status: number, json: Record<string, unknown>): BackendError {
-  return new BackendError(`edgelock service ${what} answered ${status} with an unexpected body`, {
-    maybeApplied: true,
-    status,
-    cause: json,
-  });
-}
-
-function errorFor(
-  what: string,
-  mutating: boolean,
-  status: number,
-  json: Record<string, unknown> | undefined,
-  text: string,
-): Error {
-  const detail = typeof json?.message === "string" ? json.message : typeof json?.error === "string" ? json.error : "";
-  const message = `edgelock service ${what} answered ${status}${detail ? `: ${detail}` : ""}`;
-  if (status === 501 && json?.error === "unsupported") return new UnsupportedError(message);
-  // The service validates the caller's own arguments, so its 400 and 413 are the caller's fault.
-  return statusFailure(status, message, {
-    mutating,
-    badRequest: "invalid-argument",
-    cause: json ?? text.slice(0, 200),
-  });
 }

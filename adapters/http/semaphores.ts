@@ -1,7 +1,8 @@
-import { BackendError } from "../../src/errors.js";
-import type { AdapterGrant, SemaphoreAcquireResult, SemaphoreAdapter, SemaphoreState } from "../../src/types.js";
+import type { WaitingSlots } from "../../src/internal/waiting-slots.js";
+import type { SemaphoreAcquireResult, SemaphoreAdapter, SemaphoreState } from "../../src/types.js";
 import { WAITED_HEADER } from "./contract.js";
 import { HTTP_MAX_LIMIT } from "./semaphore-contract.js";
+import { grant, isPositive, unreadable, waitedMs } from "./service-call.js";
 
 /** One request to the service (the lock client's `call`, aimed at `/v1/semaphores/`). */
 export type SemaphoreCall = (
@@ -17,24 +18,26 @@ export type SemaphoreCall = (
  * Semaphores of a deployed service: one HTTP request per operation, waits on
  * the service's side (inside its backend, or polled next to it).
  */
-export function httpSemaphores(call: SemaphoreCall, maxWaitMs: number): SemaphoreAdapter {
+export function httpSemaphores(call: SemaphoreCall, maxWaitMs: number, slots: WaitingSlots): SemaphoreAdapter {
   return {
     capabilities: {
       maxLimit: HTTP_MAX_LIMIT,
-      pushWakeups: true,
+      pushWakeups: slots.limit > 0,
       requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     },
 
     async acquire({ key, token, ttlMs, waitMs, owner, limit, signal }): Promise<SemaphoreAcquireResult> {
       const wait = Math.min(waitMs ?? 0, maxWaitMs);
-      const body = {
-        limit,
-        ttlMs,
-        ...(wait > 0 ? { waitMs: wait } : {}),
-        ...(owner === undefined ? {} : { owner }),
-        token,
-      };
-      const { status, json, response } = await call("semaphore acquire", "POST", key, "/acquire", body, signal);
+      const { status, json, response } = await slots.send(wait > 0, (waiting) => {
+        const body = {
+          limit,
+          ttlMs,
+          ...(waiting ? { waitMs: wait } : {}),
+          ...(owner === undefined ? {} : { owner }),
+          token,
+        };
+        return call("semaphore acquire", "POST", key, "/acquire", body, signal);
+      });
       if (status === 409 && json.error === "full") {
         const retryAfterMs = json.retryAfterMs;
         return {
@@ -46,8 +49,7 @@ export function httpSemaphores(call: SemaphoreCall, maxWaitMs: number): Semaphor
       if (status === 409 && json.error === "limit_mismatch" && isPositive(json.limit)) {
         return { ok: false, reason: "limit_mismatch", limit: json.limit };
       }
-      const waited = Number(response.headers.get(WAITED_HEADER) ?? "0");
-      return grant("semaphore acquire", status, json, token, Number.isFinite(waited) && waited > 0 ? waited : 0);
+      return grant("semaphore acquire", status, json, token, waitedMs(response, WAITED_HEADER));
     },
 
     async extend({ key, token, ttlMs, signal }) {
@@ -81,37 +83,4 @@ export function httpSemaphores(call: SemaphoreCall, maxWaitMs: number): Semaphor
       };
     },
   };
-}
-
-function grant(
-  what: string,
-  status: number,
-  json: Record<string, unknown>,
-  token: string,
-  waitedMs: number,
-): AdapterGrant {
-  const { fence, ttlMs, expiresAt } = json;
-  // A grant for another token would be someone else's permit: never accept it.
-  if (
-    status !== 200 ||
-    json.token !== token ||
-    !isPositive(fence) ||
-    !isPositive(ttlMs) ||
-    typeof expiresAt !== "number"
-  ) {
-    throw unreadable(what, status, json);
-  }
-  return { ok: true, fence, ttlMs, expiresAt, ...(waitedMs > 0 ? { waitedMs } : {}) };
-}
-
-function isPositive(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
-}
-
-function unreadable(what: string, status: number, json: Record<string, unknown>): BackendError {
-  return new BackendError(`edgelock service ${what} answered ${status} with an unexpected body`, {
-    maybeApplied: true,
-    status,
-    cause: json,
-  });
 }

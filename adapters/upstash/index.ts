@@ -6,6 +6,7 @@
  */
 import { Redis } from "@upstash/redis";
 import { InvalidArgumentError } from "../../src/errors.js";
+import { WaitingSlots, waitingRequestLimit } from "../../src/internal/waiting-slots.js";
 import type {
   AdapterAcquireRequest,
   AdapterAcquireResult,
@@ -28,9 +29,10 @@ import { DEFAULT_PREFIX, lockKeys, validatePrefix } from "./keys.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
 import { acquireWaiting, WAKE_TTL_MS } from "./push-wait.js";
 import { acquireReply, extendReply, inspectReply, readValueReply, releaseReply, writeValueReply } from "./replies.js";
-import { type RestEndpoint, restRequester } from "./rest-requester.js";
+import { restRequester } from "./rest-requester.js";
 import { ACQUIRE, EXTEND, FORCE_RELEASE, INSPECT, READ_VALUE, RELEASE, WRITE_VALUE } from "./scripts.js";
 import { upstashSemaphores } from "./semaphores.js";
+import { WakeBlocks } from "./wake-blocks.js";
 
 export {
   type FencedHashSetOptions,
@@ -59,6 +61,8 @@ export interface UpstashClientOptions extends CommonOptions {
   readonly url?: never;
   readonly token?: never;
   readonly fetch?: never;
+  /** A user's client pipelines what it is given: waits poll, no `BLPOP`. */
+  readonly maxWaitingRequests?: never;
 }
 
 /** Reach Upstash by URL and token; the adapter builds the client. */
@@ -69,6 +73,15 @@ export interface UpstashEndpointOptions extends CommonOptions {
   readonly token: string;
   /** `fetch` to send requests through. Default `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
+  /**
+   * At most this many `BLPOP` requests of this adapter wait at once, one
+   * per key however many of its waiters wait for that key; a waiter that
+   * finds none free is polled by the lock client. Default 4 on Cloudflare
+   * Workers, whose invocations get six connections waiting for answers at
+   * once (the other two stay free, for the release that wakes a waiter),
+   * and no limit elsewhere. `0` never blocks: every wait polls.
+   */
+  readonly maxWaitingRequests?: number;
   readonly redis?: never;
 }
 
@@ -120,7 +133,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     throw new InvalidArgumentError("upstashAdapter needs options: { url, token } or { redis }");
   }
   const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
-  const { client, endpoint } = clientFor(options);
+  const { client, blocks } = clientFor(options);
 
   const capabilities: AdapterCapabilities = {
     name: "upstash",
@@ -131,7 +144,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
     ttl: { minMs: 1, maxMs: MAX_DURATION_MS, granularityMs: 1 },
     fencing: { native: true },
     // Only over our own requester: a user's client would pipeline a BLPOP with other commands.
-    pushWakeups: endpoint !== undefined,
+    pushWakeups: blocks !== undefined,
     requestsPerPushWait: 2,
     requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     forceRelease: { requests: 1 },
@@ -150,8 +163,8 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
           await scripts.acquire.run(client(request.signal), [keys.lock, keys.fence], [token, ttlMs, owner ?? ""]),
           ttlMs,
         );
-      if (endpoint === undefined || !waitMs) return attempt();
-      return acquireWaiting(attempt, endpoint, keys.wake, waitMs, request.signal);
+      if (blocks === undefined || !waitMs) return attempt();
+      return acquireWaiting(attempt, blocks, keys.wake, waitMs, request.signal);
     },
 
     async extend({ key, token, ttlMs, signal }: AdapterExtendRequest): Promise<AdapterExtendResult> {
@@ -203,14 +216,17 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
  */
 function clientFor(options: UpstashAdapterOptions): {
   client: (signal?: AbortSignal) => UpstashScriptClient;
-  endpoint?: RestEndpoint;
+  /** Where waits block; undefined when waiting polls. */
+  blocks?: WakeBlocks;
 } {
   if (options.redis !== undefined) {
     const { redis } = options;
     if (typeof redis?.evalsha !== "function" || typeof redis.eval !== "function") {
       throw new InvalidArgumentError("redis must be an @upstash/redis client (with evalsha and eval)");
     }
-    const extra = (["url", "token", "fetch"] as const).filter((name) => options[name] !== undefined);
+    const extra = (["url", "token", "fetch", "maxWaitingRequests"] as const).filter(
+      (name) => options[name] !== undefined,
+    );
     if (extra.length > 0) {
       throw new InvalidArgumentError(`give either redis or url and token, not both (also got ${extra.join(", ")})`);
     }
@@ -232,5 +248,9 @@ function clientFor(options: UpstashAdapterOptions): {
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   } satisfies Parameters<typeof restRequester>[0];
   const batcher = new CommandBatcher(endpoint);
-  return { client: (signal) => new Redis(restRequester(endpoint, batcher, signal)), endpoint };
+  const limit = waitingRequestLimit(options.maxWaitingRequests);
+  return {
+    client: (signal) => new Redis(restRequester(endpoint, batcher, signal)),
+    ...(limit > 0 ? { blocks: new WakeBlocks(endpoint, new WaitingSlots(limit)) } : {}),
+  };
 }

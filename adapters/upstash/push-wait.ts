@@ -1,6 +1,5 @@
-import { BackendError } from "../../src/errors.js";
 import type { AdapterAcquireResult } from "../../src/types.js";
-import { postCommand, type RestEndpoint } from "./rest-requester.js";
+import type { WakeBlocks } from "./wake-blocks.js";
 
 /**
  * How long a release's wake-up token lives: long enough for a waiter whose
@@ -18,7 +17,9 @@ const MIN_BLOCK_MS = 5;
  * within `waitMs`. Each block is capped by the holder's remaining time
  * (`retryAfterMs`), so a holder that dies without releasing is noticed at
  * its expiry; a lost or stolen wake-up therefore costs latency, never
- * safety: only the attempt, an atomic script, ever grants.
+ * safety: only the attempt, an atomic script, ever grants. With no waiting
+ * slot free (`wake-blocks.ts`) the refusal is the answer, and the lock
+ * client polls.
  *
  * `waitedMs` on a grant is the time from the call's start to the sending
  * of the attempt that was granted, on this client's clock: the grant's TTL
@@ -26,7 +27,7 @@ const MIN_BLOCK_MS = 5;
  */
 export async function acquireWaiting(
   attempt: () => Promise<AdapterAcquireResult>,
-  endpoint: RestEndpoint,
+  blocks: WakeBlocks,
   wakeKey: string,
   waitMs: number,
   signal: AbortSignal | undefined,
@@ -39,22 +40,6 @@ export async function acquireWaiting(
     const remaining = started + waitMs - Date.now();
     const block = Math.min(remaining, result.retryAfterMs ?? remaining);
     if (remaining < MIN_BLOCK_MS) return result;
-    await blockForWakeup(endpoint, wakeKey, Math.max(block, MIN_BLOCK_MS), signal);
-  }
-}
-
-/**
- * One `BLPOP` as its own request: Upstash serves blocking commands over
- * REST but not inside a pipeline, and a shared pipeline would hold every
- * other command back for the whole block. A timeout (`null`) and a token
- * mean the same here: attempt again.
- */
-async function blockForWakeup(endpoint: RestEndpoint, wakeKey: string, ms: number, signal?: AbortSignal) {
-  // Seconds with millisecond resolution (Redis ≥ 6); never 0, which blocks forever.
-  const seconds = (Math.ceil(ms) / 1000).toFixed(3);
-  const answer = await postCommand(endpoint, [], ["blpop", wakeKey, seconds], signal);
-  if ("error" in answer && answer.error !== undefined) {
-    // Popping a wake-up changes no lock: nothing to resolve, safe to retry.
-    throw new BackendError(`Upstash BLPOP failed: ${answer.error}`, { maybeApplied: false });
+    if (!(await blocks.wait(wakeKey, Math.max(block, MIN_BLOCK_MS), signal))) return result;
   }
 }

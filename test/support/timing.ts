@@ -24,3 +24,12 @@ export function percentile(samples: readonly number[], p: number): number {
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[rank - 1] as number;
 }
+
+/** Resolve once `condition()` holds, checked every 10 ms; reject after `timeoutMs` with what was awaited. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const endsAt = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > endsAt) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await sleep(10);
+  }
+}

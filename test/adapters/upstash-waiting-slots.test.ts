@@ -1,0 +1,145 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { upstashAdapter } from "../../adapters/upstash/index.js";
+import { createLocker, InvalidArgumentError, type Lease, newToken } from "../../src/index.js";
+import { sleep, until } from "../support/timing.js";
+import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
+import { workersConnections } from "../support/workers-connections.js";
+
+// Each adapter here is one Worker invocation's (or one process's): its
+// BLPOPs, the waiting slots they take, and the requests they could hold back.
+let upstash: UpstashFixture;
+beforeAll(async () => {
+  upstash = await startUpstash();
+});
+afterAll(async () => {
+  await upstash?.stop();
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+const isBlpop = (body: string) => body.startsWith('["blpop"');
+const keysFor = (n: number) => Array.from({ length: n }, (_, i) => `slots-${newToken().slice(0, 8)}-${i}`);
+
+describe("upstash: waiting requests per adapter instance", () => {
+  test("on Workers, eight waiters in one invocation leave connections free: the holder's releases are not queued behind BLPOPs", async () => {
+    vi.stubGlobal("navigator", { userAgent: "Cloudflare-Workers" });
+    const wire = workersConnections(fetch, isBlpop);
+    const locker = createLocker({
+      adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
+    });
+    const keys = keysFor(8);
+    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 120_000 })))) as Lease[];
+    expect(held.every((lease) => lease !== null)).toBe(true);
+    // Long waits and a long-lived holder: a release held back behind a BLPOP would wait 45 s.
+    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 45_000 }));
+    await until(() => wire.waiting() >= 4, 10_000);
+    await sleep(300);
+
+    const started = Date.now();
+    await Promise.all(held.map((lease) => lease.release()));
+    const releasedMs = Date.now() - started;
+    const granted = await Promise.all(waits);
+
+    expect(releasedMs).toBeLessThan(10_000);
+    expect(wire.maxWaiting()).toBe(4);
+    granted.forEach((lease, i) => {
+      expect(lease.fence).toBeGreaterThan(held[i]?.fence ?? Number.POSITIVE_INFINITY);
+    });
+    await Promise.all(granted.map((lease) => lease.release()));
+  }, 90_000);
+
+  test("elsewhere there is no limit by default: every key's waiter blocks in its own BLPOP", async () => {
+    const wire = workersConnections(fetch, isBlpop, 1_000);
+    const locker = createLocker({
+      adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
+    });
+    const keys = keysFor(8);
+    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 60_000 })))) as Lease[];
+    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 30_000 }));
+    await until(() => wire.waiting() === 8, 10_000);
+    await Promise.all(held.map((lease) => lease.release()));
+    await Promise.all((await Promise.all(waits)).map((lease) => lease.release()));
+  }, 60_000);
+
+  test("waiters on one key in one instance share a single BLPOP, and each gets the lock in turn", async () => {
+    const wire = workersConnections(fetch, isBlpop, 1_000);
+    const local = createLocker({
+      adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
+    });
+    const other = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
+    const [key = ""] = keysFor(1);
+    const holder = await other.tryAcquire(key, { ttlMs: 60_000 });
+    let fence = holder?.fence ?? 0;
+    const fences: number[] = [];
+    const waits = Array.from({ length: 8 }, () =>
+      local.withLock(
+        key,
+        async (lease) => {
+          fences.push(lease.fence);
+          expect(lease.fence).toBeGreaterThan(fence);
+          fence = lease.fence;
+        },
+        { ttlMs: 10_000, waitMs: 30_000 },
+      ),
+    );
+    await until(() => wire.waiting() === 1, 10_000);
+    await holder?.release();
+    await Promise.all(waits);
+
+    expect(fences).toHaveLength(8);
+    expect(wire.maxWaiting()).toBe(1);
+  }, 60_000);
+
+  test("a waiter that gives up leaves the shared BLPOP to the others; the last one to leave withdraws it", async () => {
+    const wire = workersConnections(fetch, isBlpop, 1_000);
+    const local = createLocker({
+      adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
+    });
+    const other = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
+    const [key = ""] = keysFor(1);
+    const holder = await other.tryAcquire(key, { ttlMs: 60_000 });
+    const first = new AbortController();
+    const second = new AbortController();
+    const waitA = local.acquire(key, { waitMs: 30_000, signal: first.signal });
+    const waitB = local.acquire(key, { waitMs: 30_000, signal: second.signal });
+    waitA.catch(() => {});
+    waitB.catch(() => {});
+    await until(() => wire.waiting() === 1, 10_000);
+    const sent = wire.waitingSent();
+
+    first.abort();
+    await expect(waitA).rejects.toMatchObject({ code: "aborted" });
+    await sleep(200);
+    expect([wire.waiting(), wire.waitingSent()]).toEqual([1, sent]);
+
+    second.abort();
+    await expect(waitB).rejects.toMatchObject({ code: "aborted" });
+    await until(() => wire.waiting() === 0, 5_000);
+    await holder?.release();
+  }, 60_000);
+
+  test("maxWaitingRequests: 0 never blocks (waits poll); bad values are refused before any request", async () => {
+    const wire = workersConnections(fetch, isBlpop, 1_000);
+    const adapter = upstashAdapter({
+      url: upstash.url,
+      token: upstash.token,
+      fetch: wire.fetch,
+      maxWaitingRequests: 0,
+    });
+    expect(adapter.capabilities.pushWakeups).toBe(false);
+    const locker = createLocker({ adapter });
+    const [key = ""] = keysFor(1);
+    const holder = await locker.tryAcquire(key, { ttlMs: 300 });
+    const lease = await locker.acquire(key, { waitMs: 10_000 });
+    expect(lease.fence).toBeGreaterThan(holder?.fence ?? Number.POSITIVE_INFINITY);
+    expect(wire.waitingSent()).toBe(0);
+    await lease.release();
+
+    for (const bad of [-1, 1.5, Number.NaN, "4", 2_000_000]) {
+      expect(() =>
+        upstashAdapter({ url: upstash.url, token: upstash.token, maxWaitingRequests: bad as number }),
+      ).toThrow(InvalidArgumentError);
+    }
+  }, 30_000);
+});
