@@ -40,6 +40,6 @@ export async function acquireWaiting(
     const remaining = started + waitMs - Date.now();
     const block = Math.min(remaining, result.retryAfterMs ?? remaining);
     if (remaining < MIN_BLOCK_MS) return result;
-    if (!(await blocks.wait(wakeKey, Math.max(block, MIN_BLOCK_MS), signal))) return result;
+    if (!(await blocks.wait(wakeKey, Math.max(block, MIN_BLOCK_MS), started, signal))) return result;
   }
 }

@@ -3,29 +3,26 @@ import { transportFailure } from "../../src/internal/http-failure.js";
 import type { WaitingSlots } from "../../src/internal/waiting-slots.js";
 import { postCommand, type RestEndpoint } from "./rest-requester.js";
 
-/**
- * How long past its block the waiter that sent a `BLPOP` waits for its
- * answer before it attempts again anyway (the lock client's per-request
- * time limit ends it in any case). A waiter that joined someone else's
- * `BLPOP` sleeps only for its own bound.
- */
-const ANSWER_GRACE_MS = 1_000;
+/** A `BLPOP` shorter than this is not worth a request. */
+const MIN_BLOCK_MS = 5;
 
 /**
- * The `BLPOP`s of one adapter instance. Waiters on the same key in this
- * instance share one: a release pushes one wake-up token, which one `BLPOP`
- * pops, so every local waiter of the key is woken by it and attempts again,
- * and the shared batcher sends those attempts as one `/pipeline` request.
- * Without the sharing, sixteen local waiters would hold sixteen requests
- * open, and one release would wake one of them.
+ * The `BLPOP`s of one adapter instance: at most one open per key, however
+ * many of its waiters wait for that key. They queue here in the order they
+ * began waiting, and each answer is handed on as Redis hands a blocked
+ * client's: a wake-up token (one release) wakes the oldest waiter alone,
+ * and the others stay queued on the key's next `BLPOP`; a timeout (the
+ * holder's expiry is near) wakes them all, to attempt again. So sixteen
+ * waiters on one key hold one request open, not sixteen, and are served
+ * first come, first served.
  *
- * Each distinct key's `BLPOP` takes one of the instance's waiting slots
- * (`src/internal/waiting-slots.ts`); with none free, {@link wait} answers
- * `false` at once and the caller returns its refusal for the lock client
- * to poll.
+ * A key's open `BLPOP` takes one of the instance's waiting slots
+ * (`src/internal/waiting-slots.ts`) until its queue is empty; with none
+ * free, {@link wait} answers `false` at once and the caller returns its
+ * refusal for the lock client to poll.
  */
 export class WakeBlocks {
-  readonly #blocks = new Map<string, SharedBlock>();
+  readonly #keys = new Map<string, KeyQueue>();
 
   constructor(
     private readonly endpoint: RestEndpoint,
@@ -33,95 +30,109 @@ export class WakeBlocks {
   ) {}
 
   /**
-   * Sleep until a wake-up on `wakeKey`, the key's shared `BLPOP` ends, or
-   * `ms` pass; rejects when the `BLPOP` fails or `signal` aborts. `false`,
-   * without a request, when no waiting slot is free.
+   * Sleep until `wakeKey` wakes this waiter or `ms` pass; rejects when the
+   * key's `BLPOP` fails or `signal` aborts. `since`, when the waiter began
+   * waiting, orders the queue. `false`, without a request, when the key has
+   * no open `BLPOP` and no waiting slot is free.
    */
-  async wait(wakeKey: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-    let block = this.#blocks.get(wakeKey);
-    let sleepMs = ms;
-    if (block === undefined || !block.open) {
-      if (!this.slots.take()) return false;
-      // Its own BLPOP answers just after `ms`: let the answer, not a timer, end the sleep.
-      sleepMs = ms + ANSWER_GRACE_MS;
-      block = new SharedBlock(this.endpoint, wakeKey, ms, () => {
-        if (this.#blocks.get(wakeKey) === block) this.#blocks.delete(wakeKey);
+  wait(wakeKey: string, ms: number, since: number, signal: AbortSignal | undefined): Promise<boolean> {
+    let queue = this.#keys.get(wakeKey);
+    if (queue === undefined) {
+      if (!this.slots.take()) return Promise.resolve(false);
+      queue = new KeyQueue(this.endpoint, wakeKey, () => {
+        this.#keys.delete(wakeKey);
         this.slots.give();
       });
-      this.#blocks.set(wakeKey, block);
+      this.#keys.set(wakeKey, queue);
     }
-    await block.join(sleepMs, signal);
-    return true;
+    return queue.join(ms, since, signal).then(() => true);
   }
 }
 
-/** One `BLPOP` request and the local waiters sleeping on it. */
-class SharedBlock {
-  readonly #controller = new AbortController();
-  readonly #answered: Promise<void>;
-  #joiners = 0;
-  #ended = false;
+interface Sleeper {
+  readonly since: number;
+  readonly deadline: number;
+  wake(): void;
+  fail(error: unknown): void;
+}
 
-  constructor(endpoint: RestEndpoint, wakeKey: string, ms: number, onEnd: () => void) {
-    this.#answered = blpop(endpoint, wakeKey, ms, this.#controller.signal).finally(() => {
-      this.#ended = true;
-      onEnd();
-    });
-    // Its outcome reaches whoever joined; one nobody waits for any more must not go unhandled.
-    this.#answered.catch(() => {});
-  }
+/** One key's sleeping waiters, oldest first, and its open `BLPOP`. */
+class KeyQueue {
+  readonly #sleepers: Sleeper[] = [];
+  #controller: AbortController | undefined;
 
-  /** Sleep on this `BLPOP` for at most `ms`; the last waiter to leave withdraws it. */
-  join(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    this.#joiners++;
+  constructor(
+    private readonly endpoint: RestEndpoint,
+    private readonly wakeKey: string,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  join(ms: number, since: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let left = false;
       const leave = () => {
-        if (left) return false;
-        left = true;
+        const at = this.#sleepers.indexOf(sleeper);
+        if (at < 0) return false;
+        this.#sleepers.splice(at, 1);
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.#joiners--;
-        if (this.#joiners === 0 && !this.#ended) {
-          // Ended here rather than when the aborted request settles, so that no
-          // new waiter joins a block that is going away.
-          this.#ended = true;
-          this.#controller.abort();
-        }
+        if (this.#sleepers.length === 0) this.#close();
         return true;
       };
-      const onAbort = () => {
-        if (leave()) reject(transportFailure(signal?.reason, "Upstash BLPOP"));
+      const sleeper: Sleeper = {
+        since,
+        deadline: Date.now() + ms,
+        wake: () => leave() && resolve(),
+        fail: (error) => leave() && reject(error),
       };
-      const timer = setTimeout(() => {
-        if (leave()) resolve();
-      }, ms);
+      const onAbort = () => sleeper.fail(transportFailure(signal?.reason, "Upstash BLPOP"));
+      const at = this.#sleepers.findIndex((other) => other.since > since);
+      this.#sleepers.splice(at < 0 ? this.#sleepers.length : at, 0, sleeper);
+      const timer = setTimeout(sleeper.wake, ms);
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (signal?.aborted) return onAbort();
-      this.#answered.then(
-        () => {
-          if (leave()) resolve();
-        },
-        (error: unknown) => {
-          if (leave()) reject(error);
-        },
-      );
+      if (signal?.aborted) onAbort();
+      else if (this.#controller === undefined) this.#block();
     });
   }
 
-  /** Whether a new waiter may still join. */
-  get open(): boolean {
-    return !this.#ended;
+  /** Send the key's next `BLPOP`, for as long as its longest sleeper sleeps. */
+  #block(): void {
+    const ms = Math.max(...this.#sleepers.map((sleeper) => sleeper.deadline)) - Date.now();
+    // Everyone's own timer is about to end their sleep: no request for that.
+    if (ms < MIN_BLOCK_MS) return;
+    const controller = new AbortController();
+    this.#controller = controller;
+    blpop(this.endpoint, this.wakeKey, ms, controller.signal).then(
+      (token) => {
+        if (this.#controller !== controller) return;
+        this.#controller = undefined;
+        // A token is one release: the oldest waiter takes it, the others sleep on.
+        if (token) this.#sleepers[0]?.wake();
+        else for (const sleeper of [...this.#sleepers]) sleeper.wake();
+        if (this.#sleepers.length > 0) this.#block();
+      },
+      (error: unknown) => {
+        if (this.#controller !== controller) return;
+        this.#controller = undefined;
+        for (const sleeper of [...this.#sleepers]) sleeper.fail(error);
+      },
+    );
+  }
+
+  /** The last sleeper left: withdraw the `BLPOP` and give the slot back. */
+  #close(): void {
+    this.#controller?.abort();
+    this.#controller = undefined;
+    this.onEmpty();
   }
 }
 
 /**
  * One `BLPOP` as its own request: Upstash serves blocking commands over
  * REST but not inside a pipeline, and a shared pipeline would hold every
- * other command back for the whole block. A timeout (`null`) and a token
- * mean the same here: attempt again.
+ * other command back for the whole block. `true` when it popped a token,
+ * `false` on a timeout.
  */
-async function blpop(endpoint: RestEndpoint, wakeKey: string, ms: number, signal: AbortSignal): Promise<void> {
+async function blpop(endpoint: RestEndpoint, wakeKey: string, ms: number, signal: AbortSignal): Promise<boolean> {
   // Seconds with millisecond resolution (Redis ≥ 6); never 0, which blocks forever.
   const seconds = (Math.ceil(ms) / 1000).toFixed(3);
   const answer = await postCommand(endpoint, [], ["blpop", wakeKey, seconds], signal);
@@ -129,4 +140,5 @@ async function blpop(endpoint: RestEndpoint, wakeKey: string, ms: number, signal
     // Popping a wake-up changes no lock: nothing to resolve, safe to retry.
     throw new BackendError(`Upstash BLPOP failed: ${answer.error}`, { maybeApplied: false });
   }
+  return "result" in answer && answer.result !== null && answer.result !== undefined;
 }

@@ -62,32 +62,47 @@ describe("upstash: waiting requests per adapter instance", () => {
     await Promise.all((await Promise.all(waits)).map((lease) => lease.release()));
   }, 60_000);
 
-  test("waiters on one key in one instance share a single BLPOP, and each gets the lock in turn", async () => {
-    const wire = workersConnections(fetch, isBlpop, 1_000);
+  test("waiters on one key in one instance share a single BLPOP; a release wakes the oldest alone", async () => {
+    let scripts = 0;
+    const counted: typeof fetch = (input, init) => {
+      const body = JSON.parse(String(init?.body)) as unknown[];
+      scripts += Array.isArray(body[0]) ? body.length : body[0] === "blpop" ? 0 : 1;
+      return fetch(input, init);
+    };
+    const wire = workersConnections(counted, isBlpop, 1_000);
     const local = createLocker({
       adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
     });
     const other = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
     const [key = ""] = keysFor(1);
     const holder = await other.tryAcquire(key, { ttlMs: 60_000 });
-    let fence = holder?.fence ?? 0;
+    const order: number[] = [];
     const fences: number[] = [];
-    const waits = Array.from({ length: 8 }, () =>
-      local.withLock(
-        key,
-        async (lease) => {
-          fences.push(lease.fence);
-          expect(lease.fence).toBeGreaterThan(fence);
-          fence = lease.fence;
-        },
-        { ttlMs: 10_000, waitMs: 30_000 },
-      ),
-    );
-    await until(() => wire.waiting() === 1, 10_000);
+    const waits: Promise<unknown>[] = [];
+    for (let i = 0; i < 8; i++) {
+      waits.push(
+        local.withLock(
+          key,
+          async (lease) => {
+            order.push(i);
+            fences.push(lease.fence);
+            // A held lock every other waiter keeps waiting on: each release wakes the next one.
+            await sleep(5);
+          },
+          { ttlMs: 10_000, waitMs: 30_000 },
+        ),
+      );
+      await until(() => wire.waiting() === 1, 10_000);
+      await sleep(20);
+    }
     await holder?.release();
     await Promise.all(waits);
 
-    expect(fences).toHaveLength(8);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Each waiter: its refusal, its granted attempt, its release (and a few
+    // attempts lost to timing); waking all eight on every release would be 52.
+    expect(scripts).toBeLessThanOrEqual(8 * 3 + 4);
+    expect(fences).toEqual([...fences].sort((a, b) => a - b));
     expect(wire.maxWaiting()).toBe(1);
   }, 60_000);
 
