@@ -28,7 +28,8 @@ export interface Wait {
 
 /**
  * Acquire, waiting up to `request.waitMs` on the service's side. Push
- * adapters wait inside the backend and are woken on release; others are
+ * adapters wait inside the backend and are woken on release (and are
+ * polled for the rest of the wait when they answer early); others are
  * polled (at least {@link POLL}`.minMs` apart), sleeping in between through
  * the adapter's `pollWait` where it has one, else with jittered backoff,
  * never past the holder's expiry or the deadline. The same token is used
@@ -46,15 +47,19 @@ export async function acquireWithWait(
   wait: Wait = { withdrawn: false },
 ): Promise<AdapterAcquireResult> {
   const waitMs = request.waitMs ?? 0;
-  if (adapter.capabilities.pushWakeups || waitMs === 0) {
-    const result = await adapter.acquire(adapter.capabilities.pushWakeups ? request : { ...request, waitMs: 0 });
+  const push = adapter.capabilities.pushWakeups;
+  if (waitMs === 0) {
+    const result = await adapter.acquire({ ...request, waitMs: 0 });
     return wait.withdrawn ? giveBack(adapter, request, result) : result;
   }
   const received = Date.now();
   const deadline = received + waitMs;
   for (let poll = 0; ; poll++) {
     const sentAt = Date.now();
-    const result = await adapter.acquire({ ...request, waitMs: 0 });
+    // A push adapter waits inside the backend for what is left, but may
+    // answer early (Upstash with no waiting slot free): then it is polled
+    // like the others until the deadline.
+    const result = await adapter.acquire({ ...request, waitMs: push ? Math.max(1, deadline - sentAt) : 0 });
     if (wait.withdrawn) return giveBack(adapter, request, result);
     // The TTL cannot have started before this attempt was sent.
     if (result.ok) return { ...result, waitedMs: sentAt - received + (result.waitedMs ?? 0) };
