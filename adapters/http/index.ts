@@ -134,7 +134,6 @@ export function httpAdapter(options: HttpAdapterOptions): LockAdapter {
     guardedValue: { maxBytes: maxValueBytes, requestsPerOperation: { read: 1, write: 1 } },
   };
 
-
   return {
     capabilities,
     semaphores: httpSemaphores(

@@ -9,10 +9,11 @@ const MIN_BLOCK_MS = 5;
 /**
  * The `BLPOP`s of one adapter instance: at most one open per key, however
  * many of its waiters wait for that key. They queue here in the order they
- * began waiting, and each answer is handed on as Redis hands a blocked
- * client's: a wake-up token (one release) wakes the oldest waiter alone,
- * and the others stay queued on the key's next `BLPOP`; a timeout (the
- * holder's expiry is near) wakes them all, to attempt again. So sixteen
+ * began waiting, and a wake-up token (one release) is handed on as Redis
+ * hands one to its blocked clients: to the oldest waiter alone, while the
+ * others stay queued on the key's next `BLPOP`. Each waiter's sleep also
+ * ends at its own bound (the wait left, the holder's expiry), on its own
+ * timer; the `BLPOP` lasts as long as the longest of them. So sixteen
  * waiters on one key hold one request open, not sixteen, and are served
  * first come, first served.
  *
@@ -105,9 +106,11 @@ class KeyQueue {
       (token) => {
         if (this.#controller !== controller) return;
         this.#controller = undefined;
-        // A token is one release: the oldest waiter takes it, the others sleep on.
+        // A token is one release: the oldest waiter takes it, the others sleep
+        // on. A timeout wakes nobody: each waiter's own bound (its wait, the
+        // holder's expiry it was told) ends its sleep on its own timer, and
+        // whoever still sleeps is past this BLPOP's end.
         if (token) this.#sleepers[0]?.wake();
-        else for (const sleeper of [...this.#sleepers]) sleeper.wake();
         if (this.#sleepers.length > 0) this.#block();
       },
       (error: unknown) => {
