@@ -8,6 +8,7 @@
 import { BackendError, BackendRejectedError, type EdgelockError, fetchFailure } from "../../src/errors.js";
 import { untilAborted } from "../../src/internal/abandon.js";
 import { statusFailure } from "../../src/internal/http-failure.js";
+import { jsonObject } from "../../src/internal/json-object.js";
 
 /** User name and password for etcd's token auth (`/v3/auth/authenticate`). */
 export interface EtcdCredentials {
@@ -204,7 +205,7 @@ export class EtcdGateway {
     } catch (cause) {
       throw fetchFailure(cause, call.what);
     }
-    const parsed = parseJson(text);
+    const parsed = jsonObject(text);
     if (response.ok && parsed !== undefined && !("error" in parsed)) return parsed as T;
     const answer: ErrorAnswer = {
       status: response.status,
@@ -270,15 +271,4 @@ function firstFulfilled(a: Promise<string>, b: Promise<string>): Promise<string>
     a.then(resolve, fail);
     b.then(resolve, fail);
   });
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -6,6 +6,7 @@
  */
 import { BackendError, InvalidArgumentError, UnsupportedError } from "../../src/errors.js";
 import { statusFailure, transportFailure } from "../../src/internal/http-failure.js";
+import { jsonObject } from "../../src/internal/json-object.js";
 import type { AdapterCallOptions, AdapterGrant } from "../../src/types.js";
 
 /** The service's answer: 200 or 409 with a JSON object (anything else throws). */
@@ -29,16 +30,7 @@ export type ServiceCall = (
 
 /** The {@link ServiceCall} of one adapter: its base URL, `fetch` and default bearer. */
 export function serviceCaller(base: string, send: typeof fetch, authorization: string): ServiceCall {
-  return async function call(
-    what: string,
-    method: "GET" | "POST" | "PUT",
-    key: string,
-    action: string,
-    body: unknown,
-    signal: AdapterCallOptions["signal"],
-    resource: "locks" | "semaphores" = "locks",
-    bearer = authorization,
-  ): Promise<ServiceAnswer> {
+  return async (what, method, key, action, body, signal, resource = "locks", bearer = authorization) => {
     if (key === "." || key === "..") {
       throw new InvalidArgumentError(`key ${JSON.stringify(key)} cannot travel as a URL path segment`);
     }
@@ -60,7 +52,8 @@ export function serviceCaller(base: string, send: typeof fetch, authorization: s
     } catch (cause) {
       throw transportFailure(cause, `edgelock service ${what}`);
     }
-    const json = parseObject(text);
+    // Not JSON (a proxy's HTML error page): judged by status alone.
+    const json = jsonObject(text);
     if (response.status === 200 || response.status === 409) {
       if (json) return { status: response.status, json, response };
       throw new BackendError(`edgelock service ${what} answered ${response.status} without a JSON object`, {
@@ -122,18 +115,6 @@ export function unreadable(what: string, status: number, json: Record<string, un
     status,
     cause: json,
   });
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    // Not JSON (a proxy's HTML error page): judged by status alone.
-    return undefined;
-  }
 }
 
 function errorFor(

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { upstashAdapter } from "../../adapters/upstash/index.js";
-import { createLocker, InvalidArgumentError, type Lease, newToken } from "../../src/index.js";
+import { createLocker, InvalidArgumentError, newToken } from "../../src/index.js";
 import { sleep, until } from "../support/timing.js";
 import { startUpstash, type UpstashFixture } from "../support/upstash-rest.js";
-import { workersConnections } from "../support/workers-connections.js";
+import { holdWaitRelease, workersConnections } from "../support/workers-connections.js";
 
 // Each adapter here is one Worker invocation's (or one process's): its
 // BLPOPs, the waiting slots they take, and the requests they could hold back.
@@ -28,25 +28,14 @@ describe("upstash: waiting requests per adapter instance", () => {
     const locker = createLocker({
       adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
     });
-    const keys = keysFor(8);
-    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 120_000 })))) as Lease[];
-    expect(held.every((lease) => lease !== null)).toBe(true);
-    // Long waits and a long-lived holder: a release held back behind a BLPOP would wait 45 s.
-    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 45_000 }));
-    await until(() => wire.waiting() >= 4, 10_000);
-    await sleep(300);
+    // Long waits and a long-lived holder: a release held back behind a waiting request would wait for it.
+    const seen = await holdWaitRelease(locker, wire, keysFor(8), { waitMs: 45_000, blocked: (n) => n >= 4 });
 
-    const started = Date.now();
-    await Promise.all(held.map((lease) => lease.release()));
-    const releasedMs = Date.now() - started;
-    const granted = await Promise.all(waits);
-
-    expect(releasedMs).toBeLessThan(10_000);
+    expect(seen.releasedMs).toBeLessThan(10_000);
     expect(wire.maxWaiting()).toBe(4);
-    granted.forEach((lease, i) => {
-      expect(lease.fence).toBeGreaterThan(held[i]?.fence ?? Number.POSITIVE_INFINITY);
+    seen.grantedFences.forEach((fence, i) => {
+      expect(fence).toBeGreaterThan(seen.heldFences[i] ?? Number.POSITIVE_INFINITY);
     });
-    await Promise.all(granted.map((lease) => lease.release()));
   }, 90_000);
 
   test("elsewhere there is no limit by default: every key's waiter blocks in its own BLPOP", async () => {
@@ -54,12 +43,9 @@ describe("upstash: waiting requests per adapter instance", () => {
     const locker = createLocker({
       adapter: upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch }),
     });
-    const keys = keysFor(8);
-    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 60_000 })))) as Lease[];
-    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 30_000 }));
-    await until(() => wire.waiting() === 8, 10_000);
-    await Promise.all(held.map((lease) => lease.release()));
-    await Promise.all((await Promise.all(waits)).map((lease) => lease.release()));
+    const seen = await holdWaitRelease(locker, wire, keysFor(8), { waitMs: 30_000, blocked: (n) => n === 8 });
+    expect(wire.maxWaiting()).toBe(8);
+    expect(seen.grantedFences).toHaveLength(8);
   }, 60_000);
 
   test("waiters on one key in one instance share a single BLPOP; a release wakes the oldest alone", async () => {

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vite
 import { httpAdapter } from "../../adapters/http/index.js";
 import { createLockService } from "../../service/app.js";
 import { listen, type NodeService } from "../../service/platforms/node.js";
-import { createLocker, InvalidArgumentError, type Lease, memoryAdapter, newToken } from "../../src/index.js";
+import { createLocker, InvalidArgumentError, memoryAdapter, newToken } from "../../src/index.js";
 import { sleep, until } from "../support/timing.js";
-import { workersConnections } from "../support/workers-connections.js";
+import { holdWaitRelease, workersConnections } from "../support/workers-connections.js";
 
 // The lock client in one Worker invocation, calling the service over loopback
 // HTTP through a fetch that keeps Workers' six-connection rule.
@@ -28,23 +28,14 @@ describe("http adapter: waiting acquires per adapter instance", () => {
     vi.stubGlobal("navigator", { userAgent: "Cloudflare-Workers" });
     const wire = workersConnections(fetch, isWaitingAcquire);
     const locker = createLocker({ adapter: httpAdapter({ url: service.url, token: TOKEN, fetch: wire.fetch }) });
-    const keys = keysFor(8);
-    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 120_000 })))) as Lease[];
-    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 25_000 }));
-    await until(() => wire.waiting() >= 4, 10_000);
-    await sleep(300);
+    // Long waits and a long-lived holder: a release held back behind a waiting request would wait for it.
+    const seen = await holdWaitRelease(locker, wire, keysFor(8), { waitMs: 25_000, blocked: (n) => n >= 4 });
 
-    const started = Date.now();
-    await Promise.all(held.map((lease) => lease.release()));
-    const releasedMs = Date.now() - started;
-    const granted = await Promise.all(waits);
-
-    expect(releasedMs).toBeLessThan(10_000);
+    expect(seen.releasedMs).toBeLessThan(10_000);
     expect(wire.maxWaiting()).toBe(4);
-    granted.forEach((lease, i) => {
-      expect(lease.fence).toBeGreaterThan(held[i]?.fence ?? Number.POSITIVE_INFINITY);
+    seen.grantedFences.forEach((fence, i) => {
+      expect(fence).toBeGreaterThan(seen.heldFences[i] ?? Number.POSITIVE_INFINITY);
     });
-    await Promise.all(granted.map((lease) => lease.release()));
   }, 90_000);
 
   test("semaphore waits share the same slots, and a waiter without a slot still gets its permit", async () => {
@@ -69,12 +60,9 @@ describe("http adapter: waiting acquires per adapter instance", () => {
   test("elsewhere there is no limit by default; 0 makes every wait poll; bad values are refused", async () => {
     const wire = workersConnections(fetch, isWaitingAcquire, 1_000);
     const locker = createLocker({ adapter: httpAdapter({ url: service.url, token: TOKEN, fetch: wire.fetch }) });
-    const keys = keysFor(8);
-    const held = (await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: 60_000 })))) as Lease[];
-    const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: 20_000 }));
-    await until(() => wire.waiting() === 8, 10_000);
-    await Promise.all(held.map((lease) => lease.release()));
-    await Promise.all((await Promise.all(waits)).map((lease) => lease.release()));
+    const seen = await holdWaitRelease(locker, wire, keysFor(8), { waitMs: 20_000, blocked: (n) => n === 8 });
+    expect(wire.maxWaiting()).toBe(8);
+    expect(seen.grantedFences).toHaveLength(8);
 
     const polling = workersConnections(fetch, isWaitingAcquire, 1_000);
     const poller = createLocker({

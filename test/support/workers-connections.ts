@@ -1,3 +1,6 @@
+import type { Locker } from "../../src/index.js";
+import { sleep, until } from "./timing.js";
+
 /**
  * A `fetch` that keeps Cloudflare's rule for one Worker invocation: at most
  * six requests waiting for response headers at once; a seventh waits until
@@ -75,5 +78,44 @@ export function workersConnections(
     waiting: () => waiting,
     maxWaiting: () => maxWaiting,
     waitingSent: () => waitingSent,
+  };
+}
+
+/** What {@link holdWaitRelease} saw. */
+export interface HoldWaitRelease {
+  /** How long the holder's releases took, once the waits were blocked. */
+  readonly releasedMs: number;
+  /** The holder's fences, and each waiter's grant's, key by key. */
+  readonly heldFences: readonly number[];
+  readonly grantedFences: readonly number[];
+}
+
+/**
+ * The scenario of one invocation that holds `keys`, waits for each of them
+ * (`waitMs`, a holder TTL longer than that), and, once `blocked` holds for
+ * its waiting requests, releases what it holds: a release queued behind the
+ * waits would take until they ran out. Every grant is released afterwards.
+ */
+export async function holdWaitRelease(
+  locker: Locker,
+  wire: WorkersConnections,
+  keys: readonly string[],
+  options: { readonly waitMs: number; readonly blocked: (waiting: number) => boolean },
+): Promise<HoldWaitRelease> {
+  const held = await Promise.all(keys.map((key) => locker.tryAcquire(key, { ttlMs: options.waitMs * 3 })));
+  if (held.some((lease) => lease === null)) throw new Error("a key of the scenario was already held");
+  const waits = keys.map((key) => locker.acquire(key, { ttlMs: 10_000, waitMs: options.waitMs }));
+  await until(() => options.blocked(wire.waiting()), 10_000);
+  // Every waiter that will block has blocked by now.
+  await sleep(300);
+  const started = Date.now();
+  await Promise.all(held.map((lease) => lease?.release()));
+  const releasedMs = Date.now() - started;
+  const granted = await Promise.all(waits);
+  await Promise.all(granted.map((lease) => lease.release()));
+  return {
+    releasedMs,
+    heldFences: held.map((lease) => lease?.fence ?? 0),
+    grantedFences: granted.map((lease) => lease.fence),
   };
 }
