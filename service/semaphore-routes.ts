@@ -134,10 +134,12 @@ export function mountSemaphoreRoutes(routes: Hono, context: SemaphoreRouteContex
 const waitKey = (backendKey: string) => `semaphore\u0000${backendKey}`;
 
 function permitView(adapter: LockAdapter, semaphores: SemaphoreAdapter, limit: number): LockAdapter {
-  // The lock's own sleep between polls knows the lock's holders, not the permits'.
+  // The lock's own sleep between polls knows the lock's holders, not the
+  // permits': the semaphores' own sleep, where they have one, replaces it.
   const { pollWait: _lockSleep, ...lock } = adapter;
   return {
     ...lock,
+    ...(semaphores.pollWait ? { pollWait: semaphores.pollWait.bind(semaphores) } : {}),
     capabilities: { ...adapter.capabilities, pushWakeups: semaphores.capabilities.pushWakeups },
     async acquire(request) {
       const result = await semaphores.acquire({ ...request, limit });

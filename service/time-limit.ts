@@ -66,6 +66,8 @@ function semaphoresWithTimeLimit(semaphores: SemaphoreAdapter, limitMs: number):
       race("semaphore release", limitMs, request.signal, (signal) => semaphores.release({ ...request, signal })),
     inspect: (key, options = {}) =>
       race("semaphore inspect", limitMs, options.signal, (signal) => semaphores.inspect(key, { ...options, signal })),
+    // A sleep, as the lock's: held to its remainingMs by the caller.
+    ...(semaphores.pollWait ? { pollWait: semaphores.pollWait.bind(semaphores) } : {}),
   };
 }
 

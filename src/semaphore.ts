@@ -119,6 +119,8 @@ function permitAdapter(adapter: LockAdapter, ops: SemaphoreAdapter, key: string,
     },
     extend: (request) => ops.extend(request),
     release: (request) => ops.release(request),
+    // The permits' own sleep between polls, never the lock's: it knows the lock's holders only.
+    ...(ops.pollWait ? { pollWait: ops.pollWait.bind(ops) } : {}),
     async inspect() {
       // The lock client's inspect is never called on this view: Semaphore.inspect reads the permits.
       throw new InvalidArgumentError("inspect a semaphore with semaphore.inspect()");

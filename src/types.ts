@@ -411,6 +411,15 @@ export interface SemaphoreAdapter {
   release(request: AdapterReleaseRequest): Promise<AdapterReleaseResult>;
   /** Live permits of `key`, readable without a token. */
   inspect(key: string, options?: AdapterCallOptions): Promise<SemaphoreState>;
+  /**
+   * Optional, as {@link LockAdapter.pollWait} for locks: the sleep between
+   * two attempts of a waiting permit acquire that was refused (`key` is the
+   * semaphore's), ended early when the backend shows a permit freed (etcd:
+   * a watch of the slot keys). The same bounds hold: never past
+   * `remainingMs`, `LockAbortedError` on abort, and a wake-up it misses
+   * costs latency only.
+   */
+  pollWait?(request: AdapterPollWaitRequest): Promise<void>;
 }
 
 /**

@@ -124,7 +124,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
 
   return {
     capabilities,
-    semaphores: etcdSemaphores(gateway, prefix),
+    semaphores: etcdSemaphores(gateway, prefix, watches),
 
     async acquire({ key, token, ttlMs, owner, signal }: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const sentAt = Date.now();
@@ -155,7 +155,7 @@ export function etcdAdapter(options: EtcdAdapterOptions): LockAdapter {
     },
 
     // Sleeps on a watch of the lock key until it is deleted (wake-watch.ts).
-    pollWait: (request) => watches.wait(lockKeys(prefix, request.key).lock, request),
+    pollWait: (request) => watches.wait({ key: lockKeys(prefix, request.key).lock, ownValue: request.token }, request),
 
     async release({ key, token, signal }: AdapterReleaseRequest): Promise<AdapterReleaseResult> {
       const answer = await txn(releaseTxn(lockKeys(prefix, key), token), "release", true, signal);

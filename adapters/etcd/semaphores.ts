@@ -18,6 +18,7 @@ import { BackendError, InvalidArgumentError } from "../../src/errors.js";
 import type {
   AdapterExtendRequest,
   AdapterExtendResult,
+  AdapterPollWaitRequest,
   AdapterReleaseRequest,
   AdapterReleaseResult,
   PermitState,
@@ -48,6 +49,7 @@ import {
 } from "./semaphore-txn.js";
 import { SpareLeases } from "./spare-leases.js";
 import type { TxnAnswer } from "./txn.js";
+import type { WakeWatches } from "./wake-watch.js";
 
 /**
  * Largest limit: a refused acquire reads every slot, and inspect looks up
@@ -68,7 +70,7 @@ class Recent<V> extends Map<string, V> {
   }
 }
 
-export function etcdSemaphores(gateway: EtcdGateway, prefix: string): SemaphoreAdapter {
+export function etcdSemaphores(gateway: EtcdGateway, prefix: string, watches: WakeWatches): SemaphoreAdapter {
   const spares = new SpareLeases();
   /** Per key and holder tag: the slot this instance last tried or held for the token. */
   const slotOf = new Recent<Slot>();
@@ -105,7 +107,8 @@ export function etcdSemaphores(gateway: EtcdGateway, prefix: string): SemaphoreA
       // Remembered before sending: if the answer is lost, the retry looks at this slot first.
       slotOf.set(memo, slot);
       const spec = { slot, mine: mine ?? slot, tag, owner: owner ?? "", lease: lease.id };
-      const outcome = acquireOutcome(await txn(acquireTxn(keys, spec), "semaphore acquire", true, signal), keys);
+      const answer = await txn(acquireTxn(keys, spec), "semaphore acquire", true, signal);
+      const outcome = acquireOutcome(answer, keys);
       if ("fence" in outcome) {
         const granted = outcome.retried ? spec.mine : slot;
         slotOf.set(memo, granted);
@@ -129,7 +132,10 @@ export function etcdSemaphores(gateway: EtcdGateway, prefix: string): SemaphoreA
         slotOf.delete(memo);
         // Unused: the same token's next poll renews it rather than granting another.
         spares.keep(token, ttlMs, lease, sentAt);
-        return other ? { ok: false, reason: "limit_mismatch", limit: other.limit } : { ok: false, reason: "held" };
+        if (other) return { ok: false, reason: "limit_mismatch", limit: other.limit };
+        // A wait sleeps on the slots from here (pollWait): any release after this read wakes it.
+        watches.refused(keys.slots, token, answer.header?.revision);
+        return { ok: false, reason: "held" };
       }
       slot = next;
     }
@@ -149,6 +155,12 @@ export function etcdSemaphores(gateway: EtcdGateway, prefix: string): SemaphoreA
       requestsPerOperation: { acquire: 2, extend: 2, release: 1, inspect: 2 },
     },
     acquire,
+
+    async pollWait(request: AdapterPollWaitRequest): Promise<void> {
+      const keys = semaphoreKeys(prefix, request.key);
+      const target = { key: keys.slots, rangeEnd: keys.slotsEnd, ownValue: await holderTag(request.token) };
+      return watches.wait(target, request);
+    },
 
     async extend({ key, token, ttlMs, signal }: AdapterExtendRequest): Promise<AdapterExtendResult> {
       const { keys, tag, memo } = await target(key, token);

@@ -48,7 +48,19 @@ type Ending = "woken" | "failed" | "ended";
 
 interface WatchEvent {
   readonly type?: string;
-  readonly kv?: { readonly version?: string; readonly value?: string };
+  readonly kv?: { readonly key?: string; readonly version?: string; readonly value?: string };
+}
+
+/**
+ * What a sleep watches: one key (a lock), or every key from `key` up to
+ * `rangeEnd` (a semaphore's slots, any of which frees a permit). `ownValue`
+ * is what a creation by the waiter's own, late attempt carries (the token,
+ * or a semaphore slot's holder tag): it ends the sleep at once.
+ */
+export interface WatchTarget {
+  readonly key: string;
+  readonly rangeEnd?: string;
+  readonly ownValue: string;
 }
 
 interface WatchMessage {
@@ -63,7 +75,7 @@ interface WatchMessage {
 export class WakeWatches {
   readonly #gateway: EtcdGateway;
   readonly #spreadMs: () => number;
-  // `token\0lock key` → the revision a refused acquire read.
+  // `token\0watched key` → the revision a refused acquire read.
   readonly #refusedAt = new Map<string, number>();
 
   /** `spreadMs` draws the delay between a deletion and the attempt it allows (tests fix it). */
@@ -72,11 +84,11 @@ export class WakeWatches {
     this.#spreadMs = spreadMs;
   }
 
-  /** Remember that `token`'s acquire of `lockKey` was refused at `revision` (the answer's header revision). */
-  refused(lockKey: string, token: string, revision: string | undefined): void {
+  /** Remember that `token`'s acquire of what `key` names was refused at `revision` (the answer's header revision). */
+  refused(key: string, token: string, revision: string | undefined): void {
     const at = Number(revision);
     if (!Number.isSafeInteger(at) || at <= 0) return;
-    const id = `${token}\u0000${lockKey}`;
+    const id = `${token}\u0000${key}`;
     this.#refusedAt.delete(id);
     if (this.#refusedAt.size >= LIMIT) {
       const oldest = this.#refusedAt.keys().next();
@@ -86,16 +98,16 @@ export class WakeWatches {
   }
 
   /**
-   * Sleep until the lock key is deleted (and not created again within the
+   * Sleep until a watched key is deleted (and not created again within the
    * spread), the bound passes, or `signal` aborts (`LockAbortedError`). The
    * bound: `remainingMs`, the refusal's `retryAfterMs`, and
    * {@link WATCH_MAX_MS} or `fallbackMs`, whichever is longer. Without a
    * remembered refusal, or when the watch fails, it sleeps `fallbackMs`.
    */
-  async wait(lockKey: string, request: AdapterPollWaitRequest): Promise<void> {
+  async wait(target: WatchTarget, request: AdapterPollWaitRequest): Promise<void> {
     const { token, refusal, fallbackMs, remainingMs, signal } = request;
     if (signal?.aborted) throw abortError(signal);
-    const id = `${token}\u0000${lockKey}`;
+    const id = `${token}\u0000${target.key}`;
     const revision = this.#refusedAt.get(id);
     this.#refusedAt.delete(id);
     const retryAfterMs = refusal.retryAfterMs ?? Number.POSITIVE_INFINITY;
@@ -110,7 +122,7 @@ export class WakeWatches {
     signal?.addEventListener("abort", onAbort, { once: true });
     let ending: Ending;
     try {
-      ending = await this.#watch(lockKey, token, revision + 1, stop.signal);
+      ending = await this.#watch(target, revision + 1, stop.signal);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -120,12 +132,13 @@ export class WakeWatches {
     if (ending === "failed") await sleep(fallback - (Date.now() - started), signal);
   }
 
-  async #watch(lockKey: string, token: string, fromRevision: number, signal: AbortSignal): Promise<Ending> {
+  async #watch(target: WatchTarget, fromRevision: number, signal: AbortSignal): Promise<Ending> {
+    const range = target.rangeEnd === undefined ? {} : { range_end: base64(target.rangeEnd) };
     let body: ReadableStream<Uint8Array>;
     try {
       body = await this.#gateway.stream({
         path: "/v3/watch",
-        body: { create_request: { key: base64(lockKey), start_revision: String(fromRevision) } },
+        body: { create_request: { key: base64(target.key), ...range, start_revision: String(fromRevision) } },
         signal,
         what: "watch an etcd lock",
         mutating: false,
@@ -135,7 +148,9 @@ export class WakeWatches {
       return signal.aborted ? "ended" : "failed";
     }
     const reader = body.getReader();
-    const ownToken = base64(token);
+    const own = base64(target.ownValue);
+    // Keys deleted and not created again since: while any is, the spread runs.
+    const freed = new Set<string>();
     return new Promise<Ending>((resolve) => {
       let spread: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
@@ -167,13 +182,22 @@ export class WakeWatches {
           return;
         }
         for (const event of message.result?.events ?? []) {
+          const key = event.kv?.key ?? "";
           if (event.type === "DELETE") {
+            freed.add(key);
             spread ??= setTimeout(() => end("woken"), Math.max(0, this.#spreadMs()));
           } else if (event.kv?.version === "1") {
-            // Created again, by someone else (sleep on) or by an earlier, late attempt of this token (try now).
-            clearTimeout(spread);
-            spread = undefined;
-            if (event.kv.value === ownToken) end("woken");
+            // Created, by someone else (that key is taken again: sleep on when none
+            // is free) or by an earlier, late attempt of this waiter's (try now).
+            if (event.kv.value === own) {
+              end("woken");
+              return;
+            }
+            freed.delete(key);
+            if (freed.size === 0) {
+              clearTimeout(spread);
+              spread = undefined;
+            }
           }
         }
       };

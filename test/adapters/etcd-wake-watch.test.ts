@@ -138,7 +138,7 @@ describe("etcd: a waiting acquire sleeps on a watch of the lock key", () => {
     watches.refused(`spread/${key}`, token, String(revision));
     let woken = false;
     const sleeping = watches
-      .wait(`spread/${key}`, { key, token, refusal, fallbackMs: MINUTE, remainingMs: MINUTE })
+      .wait({ key: `spread/${key}`, ownValue: token }, { key, token, refusal, fallbackMs: MINUTE, remainingMs: MINUTE })
       .then(() => {
         woken = true;
       });
