@@ -153,7 +153,7 @@ export function upstashAdapter(options: UpstashAdapterOptions): LockAdapter {
 
   return {
     capabilities,
-    semaphores: upstashSemaphores(prefix, client),
+    semaphores: upstashSemaphores(prefix, client, blocks),
 
     async acquire(request: AdapterAcquireRequest): Promise<AdapterAcquireResult> {
       const { key, token, ttlMs, owner, waitMs } = request;

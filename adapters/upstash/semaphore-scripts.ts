@@ -5,7 +5,9 @@
  * - `:sem` a sorted set of holder tokens scored by their expiry (epoch ms on
  *   Redis's clock), so "drop expired, count the live" is one range delete;
  * - `:semdata` a hash: `limit`, and `t:<token>` = `<fence>:<owner>`;
- * - `:semfence` the fence counter, never expired nor deleted.
+ * - `:semfence` the fence counter, never expired nor deleted;
+ * - `:semwake` the wake-up list: one entry per release, popped by a waiter's
+ *   `BLPOP`, gone within a second.
  * `:sem` and `:semdata` are kept alive (PEXPIRE) as long as the latest
  * permit, so an idle semaphore leaves only its counter behind.
  *
@@ -80,11 +82,18 @@ keep_alive()
 return {1, fence, expires}
 `;
 
-/** KEYS: sem, semdata. ARGV: token. Reply: 1 released, 0 not held. */
+/**
+ * KEYS: sem, semdata, wake-up list. ARGV: token, wake-up lifetime ms.
+ * Reply: 1 released, 0 not held. Each freed permit pushes one wake-up (not
+ * trimmed, unlike the lock's: two releases free two permits), which expires
+ * with the list unless a waiter's `BLPOP` takes it.
+ */
 export const SEMAPHORE_RELEASE = `${PRELUDE}
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], 't:' .. ARGV[1])
 keep_alive()
+redis.call('RPUSH', KEYS[3], '1')
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return 1
 `;
 

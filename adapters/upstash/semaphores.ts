@@ -7,7 +7,9 @@ import type {
 } from "../../src/types.js";
 import { unreadable } from "./failures.js";
 import { LuaScript, type UpstashScriptClient } from "./lua-script.js";
+import { acquireWaiting, WAKE_TTL_MS } from "./push-wait.js";
 import { SEMAPHORE_ACQUIRE, SEMAPHORE_EXTEND, SEMAPHORE_INSPECT, SEMAPHORE_RELEASE } from "./semaphore-scripts.js";
+import type { WakeBlocks } from "./wake-blocks.js";
 
 const scripts = {
   acquire: new LuaScript("semaphore acquire", SEMAPHORE_ACQUIRE),
@@ -17,10 +19,10 @@ const scripts = {
 };
 
 /** Redis keys of one semaphore, in the lock key's hash tag but apart from the lock's own names. */
-function semaphoreKeys(prefix: string, key: string): [string, string, string] {
+function semaphoreKeys(prefix: string, key: string) {
   const tag = key.replaceAll("%", "%25").replaceAll("}", "%7D");
   const base = `${prefix}{${tag}}`;
-  return [`${base}:sem`, `${base}:semdata`, `${base}:semfence`];
+  return { sem: `${base}:sem`, data: `${base}:semdata`, fence: `${base}:semfence`, wake: `${base}:semwake` };
 }
 
 const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
@@ -36,37 +38,46 @@ function grant(reply: unknown, ttlMs: number, what: string): AdapterGrant | unde
  * Semaphores on Upstash: one script per operation (one request), over a
  * sorted set of holders by expiry; Redis's clock decides expiry, as for
  * the lock. Refusals carry the time until the earliest permit expires.
+ * With `blocks` (URL and token), a waiting acquire blocks in `BLPOP` on the
+ * semaphore's wake-up list, to which each release pushes, as the lock's
+ * waits do (`push-wait.ts`); each block is capped by the earliest expiry.
  */
 export function upstashSemaphores(
   prefix: string,
   client: (signal?: AbortSignal) => UpstashScriptClient,
+  blocks: WakeBlocks | undefined,
 ): SemaphoreAdapter {
   return {
     capabilities: {
       // Each acquire scans the live set; a few thousand keeps scripts short.
       maxLimit: 1_000,
-      pushWakeups: false,
+      pushWakeups: blocks !== undefined,
       requestsPerOperation: { acquire: 1, extend: 1, release: 1, inspect: 1 },
     },
 
-    async acquire({ key, token, ttlMs, owner, limit, signal }): Promise<SemaphoreAcquireResult> {
-      const reply = await scripts.acquire.run(client(signal), semaphoreKeys(prefix, key), [
-        token,
-        ttlMs,
-        owner ?? "",
-        limit,
-      ]);
-      const granted = grant(reply, ttlMs, "semaphore acquire");
-      if (granted) return granted;
-      if (Array.isArray(reply) && reply.length === 2 && isInteger(reply[1]) && reply[1] >= 1) {
-        if (reply[0] === 0) return { ok: false, reason: "held", retryAfterMs: reply[1] };
-        if (reply[0] === 2) return { ok: false, reason: "limit_mismatch", limit: reply[1] };
-      }
-      throw unreadable("semaphore acquire", reply, true);
+    async acquire({ key, token, ttlMs, owner, limit, waitMs, signal }): Promise<SemaphoreAcquireResult> {
+      const keys = semaphoreKeys(prefix, key);
+      const attempt = async (): Promise<SemaphoreAcquireResult> => {
+        const reply = await scripts.acquire.run(
+          client(signal),
+          [keys.sem, keys.data, keys.fence],
+          [token, ttlMs, owner ?? "", limit],
+        );
+        const granted = grant(reply, ttlMs, "semaphore acquire");
+        if (granted) return granted;
+        if (Array.isArray(reply) && reply.length === 2 && isInteger(reply[1]) && reply[1] >= 1) {
+          if (reply[0] === 0) return { ok: false, reason: "held", retryAfterMs: reply[1] };
+          if (reply[0] === 2) return { ok: false, reason: "limit_mismatch", limit: reply[1] };
+        }
+        throw unreadable("semaphore acquire", reply, true);
+      };
+      if (blocks === undefined || !waitMs) return attempt();
+      return acquireWaiting(attempt, blocks, keys.wake, waitMs, signal);
     },
 
     async extend({ key, token, ttlMs, signal }) {
-      const reply = await scripts.extend.run(client(signal), semaphoreKeys(prefix, key).slice(0, 2), [token, ttlMs]);
+      const keys = semaphoreKeys(prefix, key);
+      const reply = await scripts.extend.run(client(signal), [keys.sem, keys.data], [token, ttlMs]);
       const granted = grant(reply, ttlMs, "semaphore extend");
       if (granted) return granted;
       if (Array.isArray(reply) && reply.length === 1 && reply[0] === 0) return { ok: false, reason: "not_held" };
@@ -74,14 +85,16 @@ export function upstashSemaphores(
     },
 
     async release({ key, token, signal }) {
-      const reply = await scripts.release.run(client(signal), semaphoreKeys(prefix, key).slice(0, 2), [token]);
+      const keys = semaphoreKeys(prefix, key);
+      const reply = await scripts.release.run(client(signal), [keys.sem, keys.data, keys.wake], [token, WAKE_TTL_MS]);
       if (reply === 1) return { ok: true };
       if (reply === 0) return { ok: false, reason: "not_held" };
       throw unreadable("semaphore release", reply, true);
     },
 
     async inspect(key, options): Promise<SemaphoreState> {
-      const reply = await scripts.inspect.run(client(options?.signal), semaphoreKeys(prefix, key).slice(0, 2), []);
+      const keys = semaphoreKeys(prefix, key);
+      const reply = await scripts.inspect.run(client(options?.signal), [keys.sem, keys.data], []);
       if (!Array.isArray(reply) || !isInteger(reply[0]) || (reply.length - 1) % 3 !== 0) {
         throw unreadable("semaphore inspect", reply, false);
       }

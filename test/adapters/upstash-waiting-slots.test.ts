@@ -144,3 +144,45 @@ describe("upstash: waiting requests per adapter instance", () => {
     }
   }, 30_000);
 });
+
+describe("upstash: permit waits are pushed too", () => {
+  // A 20 s backoff: a poll could not notice the release within the bound below.
+  const SLOW_BACKOFF = { baseMs: 20_000, maxMs: 20_000 };
+
+  test("a waiting permit acquire blocks in BLPOP and a release of any permit wakes it", async () => {
+    const wire = workersConnections(fetch, isBlpop, 1_000);
+    const [key = ""] = keysFor(1);
+    const holders = createLocker({
+      adapter: upstashAdapter({ url: upstash.url, token: upstash.token }),
+    }).semaphore(key, { limit: 2 });
+    const [first, second] = await Promise.all([
+      holders.tryAcquire({ ttlMs: 30_000 }),
+      holders.tryAcquire({ ttlMs: 30_000 }),
+    ]);
+    const adapter = upstashAdapter({ url: upstash.url, token: upstash.token, fetch: wire.fetch });
+    expect(adapter.semaphores?.capabilities.pushWakeups).toBe(true);
+    const waiter = createLocker({ adapter, backoff: SLOW_BACKOFF }).semaphore(key, { limit: 2 });
+
+    const waiting = waiter.acquire({ ttlMs: 10_000, waitMs: 30_000 });
+    await until(() => wire.waiting() === 1, 10_000);
+    const released = Date.now();
+    await first?.release();
+    const permit = await waiting;
+
+    expect(Date.now() - released).toBeLessThan(5_000);
+    expect(wire.maxWaiting()).toBe(1);
+    await Promise.all([permit.release(), second?.release()]);
+  }, 60_000);
+
+  test("a limit mismatch is answered at once, not waited on", async () => {
+    const [key = ""] = keysFor(1);
+    const locker = createLocker({ adapter: upstashAdapter({ url: upstash.url, token: upstash.token }) });
+    const held = await locker.semaphore(key, { limit: 1 }).tryAcquire({ ttlMs: 30_000 });
+    const started = Date.now();
+    await expect(locker.semaphore(key, { limit: 3 }).acquire({ waitMs: 20_000 })).rejects.toMatchObject({
+      code: "limit_mismatch",
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await held?.release();
+  }, 30_000);
+});
