@@ -137,6 +137,9 @@ describe("upstash: waiting requests per adapter instance", () => {
     expect(wire.waitingSent()).toBe(0);
     await lease.release();
 
+    // A user's client pipelines what it is given: it never blocks, so the option does not apply.
+    const redis = { evalsha: async () => null, eval: async () => null };
+    expect(() => upstashAdapter({ redis, maxWaitingRequests: 1 } as never)).toThrow(InvalidArgumentError);
     for (const bad of [-1, 1.5, Number.NaN, "4", 2_000_000]) {
       expect(() =>
         upstashAdapter({ url: upstash.url, token: upstash.token, maxWaitingRequests: bad as number }),
