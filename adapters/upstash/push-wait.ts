@@ -18,8 +18,8 @@ const MIN_BLOCK_MS = 5;
  * (`retryAfterMs`), so a holder that dies without releasing is noticed at
  * its expiry; a lost or stolen wake-up therefore costs latency, never
  * safety: only the attempt, an atomic script, ever grants. With no waiting
- * slot free (`wake-blocks.ts`) the refusal is the answer, and the lock
- * client polls.
+ * slot free, or when the `BLPOP` fails (`wake-blocks.ts`), the refusal is
+ * the answer, and the lock client polls.
  *
  * `waitedMs` on a grant is the time from the call's start to the sending
  * of the attempt that was granted, on this client's clock: the grant's TTL

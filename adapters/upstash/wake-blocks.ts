@@ -31,10 +31,13 @@ export class WakeBlocks {
   ) {}
 
   /**
-   * Sleep until `wakeKey` wakes this waiter or `ms` pass; rejects when the
-   * key's `BLPOP` fails or `signal` aborts. `since`, when the waiter began
-   * waiting, orders the queue. `false`, without a request, when the key has
-   * no open `BLPOP` and no waiting slot is free.
+   * Sleep until `wakeKey` wakes this waiter or `ms` pass (`true`); rejects
+   * only when `signal` aborts. `since`, when the waiter began waiting,
+   * orders the queue. `false` when this waiter cannot block: the key has no
+   * open `BLPOP` and no waiting slot is free (no request is sent), or the
+   * key's `BLPOP` failed. A wake-up is a hint, never a grant, so its failure
+   * is not the caller's: the caller answers its refusal and the lock client
+   * polls, and its next attempt meets a backend that is really down.
    */
   wait(wakeKey: string, ms: number, since: number, signal: AbortSignal | undefined): Promise<boolean> {
     let queue = this.#keys.get(wakeKey);
@@ -46,7 +49,7 @@ export class WakeBlocks {
       });
       this.#keys.set(wakeKey, queue);
     }
-    return queue.join(ms, since, signal).then(() => true);
+    return queue.join(ms, since, signal);
   }
 }
 
@@ -54,7 +57,8 @@ interface Sleeper {
   readonly since: number;
   readonly deadline: number;
   wake(): void;
-  fail(error: unknown): void;
+  /** The key's `BLPOP` failed: stop sleeping, unblocked. */
+  drop(): void;
 }
 
 /** One key's sleeping waiters, oldest first, and its open `BLPOP`. */
@@ -68,8 +72,8 @@ class KeyQueue {
     private readonly onEmpty: () => void,
   ) {}
 
-  join(ms: number, since: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  join(ms: number, since: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       const leave = () => {
         const at = this.#sleepers.indexOf(sleeper);
         if (at < 0) return false;
@@ -82,10 +86,10 @@ class KeyQueue {
       const sleeper: Sleeper = {
         since,
         deadline: Date.now() + ms,
-        wake: () => leave() && resolve(),
-        fail: (error) => leave() && reject(error),
+        wake: () => leave() && resolve(true),
+        drop: () => leave() && resolve(false),
       };
-      const onAbort = () => sleeper.fail(transportFailure(signal?.reason, "Upstash BLPOP"));
+      const onAbort = () => leave() && reject(transportFailure(signal?.reason, "Upstash BLPOP"));
       const at = this.#sleepers.findIndex((other) => other.since > since);
       this.#sleepers.splice(at < 0 ? this.#sleepers.length : at, 0, sleeper);
       const timer = setTimeout(sleeper.wake, ms);
@@ -113,10 +117,12 @@ class KeyQueue {
         if (token) this.#sleepers[0]?.wake();
         if (this.#sleepers.length > 0) this.#block();
       },
-      (error: unknown) => {
+      () => {
         if (this.#controller !== controller) return;
         this.#controller = undefined;
-        for (const sleeper of [...this.#sleepers]) sleeper.fail(error);
+        // A lost response may have popped a token meant for one of them: all
+        // go back to attempting (the lock client's polls), none is failed.
+        for (const sleeper of [...this.#sleepers]) sleeper.drop();
       },
     );
   }
