@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { configDefaults, defineConfig } from "vitest/config";
+import LongestFirst from "./test/support/longest-first.js";
 
 export default defineConfig({
   test: {
@@ -7,6 +8,7 @@ export default defineConfig({
     // Most of a test file's time is spent waiting on real backends and TTLs, not on the CPU: four files at
     // once keep a 2-core machine busy (vitest's default here would be one file at a time, over 20 minutes).
     maxWorkers: 4,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {

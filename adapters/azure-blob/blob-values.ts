@@ -26,18 +26,22 @@ export class BlobValues {
   readonly #rest: BlobRest;
   readonly #locks: BlobLocks;
   readonly #container: string;
+  readonly #createContainer: boolean;
 
-  constructor(rest: BlobRest, locks: BlobLocks, container: string) {
+  constructor(rest: BlobRest, locks: BlobLocks, container: string, createContainer: boolean) {
     this.#rest = rest;
     this.#locks = locks;
     this.#container = container;
+    this.#createContainer = createContainer;
   }
 
   /** Get Blob: content and metadata in one answer. */
   async read(key: string, signal: AbortSignal | undefined): Promise<StoredValue> {
     const blob = this.#locks.blobFor(key);
     const answer = await this.#rest.send({ method: "GET", path: this.#path(blob), signal, what: `read ${blob}` });
-    if (answer.status === 404 && answer.code === "BlobNotFound") return { json: undefined, version: 0, fence: 0 };
+    // A container the adapter would create on its first lock holds no value yet, as for the lock records.
+    const missing = answer.code === "BlobNotFound" || (answer.code === "ContainerNotFound" && this.#createContainer);
+    if (answer.status === 404 && missing) return { json: undefined, version: 0, fence: 0 };
     if (!isSuccess(answer)) throw answerError(answer, `read the value of ${blob}`, false);
     const record = readRecord(answer.headers);
     return {

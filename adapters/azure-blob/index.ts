@@ -107,7 +107,7 @@ export function azureBlobAdapter(options: AzureBlobAdapterOptions): LockAdapter 
     createContainer: options.createContainer ?? false,
   };
   const locks = new BlobLocks(settings);
-  const values = new BlobValues(rest, locks, container);
+  const values = new BlobValues(rest, locks, container, settings.createContainer);
 
   const capabilities: AdapterCapabilities = {
     name: "azure-blob",

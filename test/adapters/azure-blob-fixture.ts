@@ -2,6 +2,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-bl
 import { afterAll, beforeAll } from "vitest";
 import { type AzureBlobAdapterOptions, azureBlobAdapter } from "../../adapters/azure-blob/index.js";
 import type { LockAdapter } from "../../src/index.js";
+import type { ConformanceTarget } from "../conformance/index.js";
 import { type Azurite, startAzurite } from "../support/azurite.js";
 
 /** The container the Azure Blob test files lock in. */
@@ -39,5 +40,14 @@ export function useAzurite(): AzuriteFixture {
       }),
     sdk: () =>
       new BlobServiceClient(azurite().url, new StorageSharedKeyCredential(azurite().accountName, azurite().accountKey)),
+  };
+}
+
+/** The conformance target on a file's Azurite: each half of the suite runs in its own file (`test/conformance/index.ts`). */
+export function azureBlobTarget(fixture: AzuriteFixture): ConformanceTarget {
+  return {
+    name: "azure-blob",
+    create: ({ fetch }) =>
+      azureBlobAdapter({ connectionString: fixture.azurite().connectionString, createContainer: true, fetch }),
   };
 }

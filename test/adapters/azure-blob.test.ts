@@ -2,23 +2,21 @@ import { describe, expect, test } from "vitest";
 import { azureBlobAdapter, leaseIdFor } from "../../adapters/azure-blob/index.js";
 import { leaseSeconds } from "../../adapters/azure-blob/lease-seconds.js";
 import { BackendError, createLocker, InvalidArgumentError, type LockAdapter, newToken } from "../../src/index.js";
-import { describeConformance } from "../conformance/index.js";
+import { describeConformance, LOCK_SECTIONS } from "../conformance/index.js";
 import { countingFetch } from "../support/counting-fetch.js";
 import { sleep } from "../support/timing.js";
-import { CONTAINER, useAzurite } from "./azure-blob-fixture.js";
+import { azureBlobTarget, CONTAINER, useAzurite } from "./azure-blob-fixture.js";
 
-const { azurite, adapter, sdk } = useAzurite();
+const fixture = useAzurite();
+const { adapter, sdk } = fixture;
 
 const blobName = (key: string) => `locks/${Buffer.from(key, "utf8").toString("base64url")}`;
 
 /** A fetch that counts requests and can lose the answer of the n-th one (the request still applies). */
 const wire = (loseNth?: number) => countingFetch({ loseNth });
 
-describeConformance({
-  name: "azure-blob",
-  create: ({ fetch }) =>
-    azureBlobAdapter({ connectionString: azurite().connectionString, createContainer: true, fetch }),
-});
+// The lock half of the suite; azure-blob-coordination.test.ts runs the other half.
+describeConformance(azureBlobTarget(fixture), LOCK_SECTIONS);
 
 describe("azure-blob specifics", () => {
   test("a lease taken by the adapter is seen as leased by @azure/storage-blob, with the fence in metadata", async () => {
@@ -252,4 +250,17 @@ describe("azure-blob specifics", () => {
     expect(await leaseIdFor("not a lock-client token")).toMatch(/^[0-9a-f]{8}-/);
     expect(await leaseIdFor("AAAAAAAAAAAAAAAAAAAAAB")).not.toBe(await leaseIdFor("AAAAAAAAAAAAAAAAAAAAAA"));
   });
+});
+
+test("azure-blob: with createContainer, a value read before any lock finds no value, not a missing container", async () => {
+  const container = `fresh-${newToken()
+    .slice(0, 8)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "a")}`;
+  const a = adapter({ container, createContainer: true });
+  expect(await a.readValue?.(`never:${newToken()}`, {})).toEqual({ json: undefined, version: 0, fence: 0 });
+  // Without it, the missing container is the user's to fix, and is said so.
+  await expect(
+    adapter({ container, createContainer: false }).readValue?.(`never:${newToken()}`, {}),
+  ).rejects.toMatchObject({ code: "backend_rejected" });
 });

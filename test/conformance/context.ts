@@ -111,6 +111,13 @@ export interface Suite {
    * backend's maximum TTL. Cases about expiry use {@link shortTtlMs}.
    */
   ttlMs(multiple: number): number;
+  /**
+   * A TTL of `ms` of wall time, for cases whose slack is time on a loaded
+   * machine rather than a multiple of the backend's floor: raised to that
+   * floor, capped at the maximum (Azure's 15 s floor makes `ttlMs(6)` 60 s,
+   * four times what such a case needs).
+   */
+  ttlOfMs(ms: number): number;
   /** How long after a grant of `ttlMs` any contender must see the lock expired. */
   expiryWaitMs(grantedTtlMs: number): number;
 }
@@ -155,6 +162,7 @@ export function createSuite(target: ConformanceTarget): Suite & {
     shortTtlMs: () => Math.max(suite.capabilities().ttl.minMs, 500),
     ttlMs: (multiple: number) =>
       Math.min(Math.max(suite.shortTtlMs(), 2_500) * multiple, suite.capabilities().ttl.maxMs),
+    ttlOfMs: (ms: number) => Math.min(Math.max(suite.shortTtlMs(), ms), suite.capabilities().ttl.maxMs),
     expiryWaitMs: (granted: number) => {
       const caps = suite.capabilities();
       return granted + (caps.clock === "client" ? caps.clockSkewMarginMs : 0) + caps.ttl.granularityMs + 250;
