@@ -41,8 +41,9 @@ export interface LockWorker {
 
 /**
  * Bundle the Worker entry with esbuild, the test stub gateway in front of
- * it, and run it in Miniflare on a free loopback port, with the `LOCKS`
- * binding to a SQLite-backed `LockDurableObject`. Its storage is a fresh
+ * it, and run it in Miniflare, served on a direct loopback socket into the
+ * Worker (see the options below), with the `LOCKS` binding to a
+ * SQLite-backed `LockDurableObject`. Its storage is a fresh
  * directory in `/dev/shm` (tmpfs) where there is one: Miniflare's default is
  * the disk's temporary directory, where every storage commit waits for the
  * disk (on this machine's virtual disk that doubled a call's latency and
