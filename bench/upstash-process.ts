@@ -6,11 +6,12 @@
  * remote server); on a 2-core machine the ratio to the peer depends on it
  * (docs/bench.md, "Where the Upstash endpoint runs"). Run as a child by
  * {@link startUpstashProcess}; prints `{url, token}` on its first stdout
- * line and stops when its stdin closes.
+ * line and stops on SIGTERM or when its stdin closes.
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { stopChild } from "../test/support/processes.js";
 
 /** A running endpoint in its own process. */
 export interface UpstashProcess {
@@ -21,20 +22,15 @@ export interface UpstashProcess {
 
 const SELF = fileURLToPath(import.meta.url);
 const START_MS = 30_000;
-const STOP_MS = 10_000;
 
 /** Start the endpoint as a child process (Node with `tsx`, as the bench runs). */
 export async function startUpstashProcess(): Promise<UpstashProcess> {
+  // Its own process group, so that stopping it also stops its redis-server, even by SIGKILL.
   const child = spawn(process.execPath, ["--import", "tsx", SELF, "--serve"], {
     stdio: ["pipe", "pipe", "inherit"],
+    detached: true,
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    child.stdin?.end();
-    const late = setTimeout(() => child.kill("SIGKILL"), STOP_MS);
-    await exited;
-    clearTimeout(late);
-  };
+  const stop = () => stopChild(child, { group: true });
   try {
     const first = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("the Upstash endpoint process did not start")), START_MS);
@@ -56,9 +52,10 @@ export async function startUpstashProcess(): Promise<UpstashProcess> {
 if (process.argv.includes("--serve")) {
   const { startUpstash } = await import("../test/support/upstash-rest.js");
   const fixture = await startUpstash();
-  process.stdout.write(`${JSON.stringify({ url: fixture.url, token: fixture.token })}\n`);
+  const shutdown = () => void fixture.stop().then(() => process.exit(0));
+  // SIGTERM from stopChild; stdin's end if the bench died without stopping it.
+  process.once("SIGTERM", shutdown);
   process.stdin.resume();
-  process.stdin.once("end", () => {
-    void fixture.stop().then(() => process.exit(0));
-  });
+  process.stdin.once("end", shutdown);
+  process.stdout.write(`${JSON.stringify({ url: fixture.url, token: fixture.token })}\n`);
 }
