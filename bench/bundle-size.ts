@@ -33,6 +33,18 @@ interface Entry {
 
 const ENTRIES: readonly Entry[] = [
   { name: "edgelock (core)", entry: "src/index.ts" },
+  // What an import pays after tree-shaking: the lock client's methods (semaphores, elections,
+  // guarded values) cannot be shaken off, the rest of the core entry can.
+  {
+    name: "edgelock: createLocker only",
+    entry: "src/index.ts",
+    contents: 'export { createLocker } from "./src/index.ts";',
+  },
+  {
+    name: "edgelock: createLocker + upstashAdapter",
+    entry: "src/index.ts",
+    contents: 'export { createLocker } from "./src/index.ts";\nexport { upstashAdapter } from "./adapters/upstash/index.ts";',
+  },
   { name: "edgelock/upstash", entry: "adapters/upstash/index.ts" },
   { name: "edgelock/dynamodb", entry: "adapters/dynamodb/index.ts" },
   { name: "edgelock/azure-blob", entry: "adapters/azure-blob/index.ts" },

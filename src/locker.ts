@@ -7,7 +7,8 @@ import { type ForceReleaseOptions, type ForceReleaseResult, forceRelease } from 
 import { giveBack, releaseQuietly } from "./give-back.js";
 import { readValue, type ValueRead } from "./guarded-value.js";
 import { redactToken } from "./internal/redact.js";
-import { type Lease, type LeaseContext, LeaseImpl } from "./lease.js";
+import type { Lease } from "./lease.js";
+import { type LeaseContext, LeaseImpl } from "./lease-impl.js";
 import { keepExtended } from "./lease-renewal.js";
 import { LockerSettings } from "./locker-settings.js";
 import type {

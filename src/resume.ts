@@ -3,7 +3,7 @@ import type { AttemptSignal } from "./backend-call.js";
 import { InvalidArgumentError, LockLostError } from "./errors.js";
 import { TOKEN_PATTERN } from "./internal/patterns.js";
 import { redactToken } from "./internal/redact.js";
-import { type LeaseContext, LeaseImpl } from "./lease.js";
+import { type LeaseContext, LeaseImpl } from "./lease-impl.js";
 import type { LockerSettings } from "./locker-settings.js";
 import type { ResumeOptions } from "./options.js";
 import { abortError } from "./timing.js";
