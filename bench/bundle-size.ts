@@ -43,7 +43,8 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "edgelock: createLocker + upstashAdapter",
     entry: "src/index.ts",
-    contents: 'export { createLocker } from "./src/index.ts";\nexport { upstashAdapter } from "./adapters/upstash/index.ts";',
+    contents:
+      'export { createLocker } from "./src/index.ts";\nexport { upstashAdapter } from "./adapters/upstash/index.ts";',
   },
   { name: "edgelock/upstash", entry: "adapters/upstash/index.ts" },
   { name: "edgelock/dynamodb", entry: "adapters/dynamodb/index.ts" },
